@@ -1,0 +1,73 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { removeTemporaries } from './atomic-file.js';
+import { SmoothL1Error } from './errors.js';
+import { DEFAULT_OPTIONS, smoothL1Loss } from './loss.js';
+import { parseOptions, type RawOptions } from './options.js';
+import { STDOUT } from './output.js';
+import { formatScalar } from './print.js';
+import { BrokenPipe, stdoutSink } from './sink.js';
+
+const EXIT_FAILURE = 2;
+
+function version(): string {
+  const pkg: unknown = createRequire(import.meta.url)('../../package.json');
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
+}
+
+function program(): Command {
+  return new Command('smoothl1')
+    .description("Smooth-L1 (Huber) loss between two tensor files, as Paddle's SmoothL1Loss computes it")
+    .argument('<input>', 'predictions: .npy file')
+    .argument('<label>', 'targets: .npy file of the same shape')
+    .option('-r, --reduction <kind>', 'none | mean | sum', 'mean')
+    .option('-d, --delta <D>', 'where the loss turns from quadratic to linear; finite, > 0', '1.0')
+    .option('--no-huber', "divide the loss by delta: PyTorch's smooth_l1_loss(beta=delta)")
+    .option('-o, --output <path>', "write the loss as .npy to PATH ('-' for stdout); required for --reduction none")
+    .option('-t, --threads <N>', `worker threads (default: ${DEFAULT_OPTIONS.threads}, the available parallelism)`)
+    .version(version(), '-V, --version')
+    .exitOverride()
+    // Errors are printed once, our way, by main().
+    .configureOutput({ outputError: () => undefined });
+}
+
+/** Every failure becomes one line on stderr and exit status 2; a closed stdout ends quietly. */
+function report(err: unknown): number {
+  if (err instanceof BrokenPipe) return 0;
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0;
+    process.stderr.write(`smoothl1: ${err.message.replace(/^error: /, '')}\n`);
+    return EXIT_FAILURE;
+  }
+  const text = err instanceof SmoothL1Error ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(`smoothl1: ${text.split('\n')[0]}\n`);
+  return EXIT_FAILURE;
+}
+
+function onSignal(signal: NodeJS.Signals, code: number): void {
+  process.on(signal, () => {
+    removeTemporaries();
+    process.exit(code);
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  onSignal('SIGINT', 130);
+  onSignal('SIGTERM', 143);
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
+  try {
+    const cmd = program().parse([...argv], { from: 'user' });
+    const [inputPath = '', labelPath = ''] = cmd.args;
+    const flags = cmd.opts<RawOptions>();
+    const options = parseOptions({ ...flags, chunkElements: process.env['SMOOTHL1_CHUNK_ELEMENTS'] }, DEFAULT_OPTIONS);
+    const summary = await smoothL1Loss(inputPath, labelPath, options);
+    if (summary.value !== undefined && options.output !== STDOUT) {
+      await stdoutSink().write(new TextEncoder().encode(`${formatScalar(summary.value, summary.dtype)}\n`));
+    }
+    return 0;
+  } catch (err) {
+    return report(err);
+  }
+}

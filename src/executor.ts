@@ -1,0 +1,37 @@
+import { runLossTask, TaskState, type LossResult, type LossTask } from './loss-task.js';
+import { WorkerPool } from './pool.js';
+import { WORKER_SCRIPT } from './worker-script.js';
+
+/** Runs loss tasks somewhere: on this thread or on a pool of workers. Same code, same results. */
+export interface LossExecutor {
+  /** How many tasks it is worth keeping in flight. */
+  readonly parallelism: number;
+  run(task: LossTask, transfer: readonly ArrayBuffer[]): Promise<LossResult>;
+  close(): Promise<void>;
+}
+
+/** For inputs of one chunk, or --threads 1: starting a worker would cost more than it saves. */
+export function inlineExecutor(): LossExecutor {
+  const state = new TaskState();
+  return {
+    parallelism: 1,
+    run: (task) => {
+      try {
+        return Promise.resolve(runLossTask(task, state).result);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+export function poolExecutor(threads: number): LossExecutor {
+  const pool = new WorkerPool<LossTask, LossResult>(threads, WORKER_SCRIPT);
+  return {
+    // Two per worker, so each has its next chunk queued while it works on this one.
+    parallelism: threads * 2,
+    run: (task, transfer) => pool.run(task, transfer),
+    close: () => pool.close(),
+  };
+}

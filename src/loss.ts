@@ -1,0 +1,149 @@
+import { availableParallelism } from 'node:os';
+import { resultDType, ITEM_SIZE } from './dtype.js';
+import { SmoothL1Error } from './errors.js';
+import { inlineExecutor, poolExecutor, type LossExecutor } from './executor.js';
+import { inCOrder } from './fortran.js';
+import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
+import type { ChunkRef, LossTask } from './loss-task.js';
+import { openTensor } from './open-tensor.js';
+import { checkOutputPath, openOutput } from './output.js';
+import { BlockSumFolder, reduceSum, roundToDType, type Reduction } from './reduce.js';
+import { checkPairable, forEachChunkInOrder } from './schedule.js';
+import type { ByteSink } from './sink.js';
+import { elementCount, type FloatDType, type TensorSource } from './tensor.js';
+import { npyHeader, npyScalar } from './write-npy.js';
+
+/** 1 Mi elements: 4 MiB per float32 input, large enough to amortise a task, small enough to stay in L2-ish reach. */
+export const DEFAULT_CHUNK_ELEMENTS = 1 << 20;
+
+export interface LossOptions {
+  readonly reduction: Reduction;
+  readonly delta: number;
+  /** false: PyTorch's smooth_l1_loss(beta=delta), the Huber loss divided by delta. */
+  readonly huber: boolean;
+  readonly threads: number;
+  /** Elements per chunk; rounded up to whole blocks. Results do not depend on it. */
+  readonly chunkElements: number;
+  /** Where to write the loss as .npy ('-' for stdout); required for reduction 'none'. */
+  readonly output: string | undefined;
+}
+
+export const DEFAULT_OPTIONS: LossOptions = {
+  reduction: 'mean',
+  delta: 1,
+  huber: true,
+  threads: availableParallelism(),
+  chunkElements: DEFAULT_CHUNK_ELEMENTS,
+  output: undefined,
+};
+
+export interface LossSummary {
+  /** The reduced loss, rounded to `dtype`; undefined for reduction 'none'. */
+  readonly value: number | undefined;
+  readonly dtype: FloatDType;
+  readonly shape: readonly number[];
+}
+
+/** Opens both inputs and makes chunk i of each hold the same logical elements. */
+async function openPair(inputPath: string, labelPath: string): Promise<[TensorSource, TensorSource]> {
+  const input = await openTensor(inputPath);
+  let label: TensorSource;
+  try {
+    label = await openTensor(labelPath);
+  } catch (err) {
+    await input.close();
+    throw err;
+  }
+  try {
+    checkPairable(input, label);
+    // Never pair by file position across orders: bring the Fortran one into C order.
+    if (input.header.fortranOrder === label.header.fortranOrder) return [input, label];
+    return input.header.fortranOrder ? [await inCOrder(input), label] : [input, await inCOrder(label)];
+  } catch (err) {
+    await Promise.all([input.close(), label.close()]);
+    throw err;
+  }
+}
+
+const wholeBlocks = (n: number): number => Math.max(1, Math.ceil(n / BLOCK_ELEMENTS)) * BLOCK_ELEMENTS;
+
+const chunkRef = (source: TensorSource, chunk: ChunkRef['chunk']): ChunkRef => ({
+  file: source.header.file,
+  chunk,
+  dtype: source.header.dtype,
+  byteOrder: source.header.byteOrder,
+});
+
+/**
+ * Smooth-L1 (Huber) loss between two tensor files, as Paddle's
+ * SmoothL1Loss(reduction, delta) computes it, streamed chunk by chunk.
+ * With `output`, also writes the loss (the tensor for 'none', a 0-d array
+ * otherwise) as .npy, atomically.
+ */
+export async function smoothL1Loss(inputPath: string, labelPath: string, options: Partial<LossOptions> = {}): Promise<LossSummary> {
+  const opts: LossOptions = { ...DEFAULT_OPTIONS, ...options };
+  if (!(Number.isFinite(opts.delta) && opts.delta > 0)) throw new SmoothL1Error(undefined, `delta must be a finite number > 0, got ${opts.delta}`);
+  if (opts.reduction === 'none' && opts.output === undefined) throw new SmoothL1Error(undefined, "reduction 'none' needs an output (--output PATH, or - for stdout)");
+  if (opts.output !== undefined) await checkOutputPath(opts.output, [inputPath, labelPath]);
+
+  const [input, label] = await openPair(inputPath, labelPath);
+  const { shape, fortranOrder } = input.header;
+  const dtype = resultDType(input.header.dtype, label.header.dtype);
+  const count = elementCount(shape);
+  const chunkElements = wholeBlocks(opts.chunkElements);
+  const chunks = Math.ceil(count / chunkElements);
+  const executor: LossExecutor = opts.threads <= 1 || chunks <= 1 ? inlineExecutor() : poolExecutor(Math.min(opts.threads, chunks));
+  const sink: ByteSink | undefined = opts.reduction === 'none' && opts.output !== undefined ? await openOutput(opts.output) : undefined;
+  const params: LossParams = { delta: opts.delta, huber: opts.huber };
+  const folder = new BlockSumFolder();
+  // Output buffers circulate: to a worker with a task, back with its result, back here once written.
+  const free: ArrayBuffer[] = [];
+  const takeBuffer = (): ArrayBuffer => free.pop() ?? new ArrayBuffer(chunkElements * ITEM_SIZE[dtype]);
+
+  try {
+    if (sink !== undefined) await sink.write(npyHeader(dtype, shape, fortranOrder));
+    await forEachChunkInOrder(
+      count,
+      chunkElements,
+      executor.parallelism,
+      async (first, n) => {
+        const [a, b] = await Promise.all([input.chunk(first, n), label.chunk(first, n)]);
+        const output = sink === undefined ? null : { buffer: takeBuffer(), dtype };
+        const task: LossTask = { input: chunkRef(input, a), label: chunkRef(label, b), count: n, params, output };
+        const transfer = [a, b].flatMap((c) => (c.kind === 'bytes' ? [c.buffer] : []));
+        return executor.run(task, output === null ? transfer : [...transfer, output.buffer]);
+      },
+      async (result, _first, n) => {
+        folder.add(result.sums);
+        if (sink !== undefined && result.output !== null) {
+          await sink.write(new Uint8Array(result.output, 0, n * ITEM_SIZE[dtype]));
+          free.push(result.output);
+        }
+      },
+    );
+    if (sink !== undefined) {
+      await sink.commit();
+      return { value: undefined, dtype, shape };
+    }
+  } catch (err) {
+    await sink?.abort();
+    throw err;
+  } finally {
+    await Promise.all([executor.close(), input.close(), label.close()]);
+  }
+
+  const value = roundToDType(reduceSum(opts.reduction === 'sum' ? 'sum' : 'mean', folder.total(), count), dtype);
+  if (opts.output !== undefined) await writeWhole(opts.output, npyScalar(value, dtype));
+  return { value, dtype, shape };
+}
+
+async function writeWhole(target: string, bytes: Uint8Array): Promise<void> {
+  const sink = await openOutput(target);
+  try {
+    await sink.write(bytes);
+    await sink.commit();
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
+}

@@ -1,0 +1,55 @@
+import { SmoothL1Error } from './errors.js';
+import type { LossOptions } from './loss.js';
+import type { Reduction } from './reduce.js';
+
+/** Flag values as commander hands them over, before any meaning is given to them. */
+export interface RawOptions {
+  readonly reduction: string;
+  readonly delta: string;
+  readonly huber: boolean;
+  readonly output?: string | undefined;
+  readonly threads?: string | undefined;
+  /** SMOOTHL1_CHUNK_ELEMENTS: a hidden knob for tests that vary the chunk size. */
+  readonly chunkElements?: string | undefined;
+}
+
+const REDUCTIONS: readonly Reduction[] = ['none', 'mean', 'sum'];
+
+const usage = (reason: string): SmoothL1Error => new SmoothL1Error(undefined, reason);
+
+function parseReduction(text: string): Reduction {
+  const found = REDUCTIONS.find((r) => r === text);
+  if (found === undefined) throw usage(`--reduction must be none, mean or sum, got '${text}'`);
+  return found;
+}
+
+function parseDelta(text: string): number {
+  // Number('') is 0 and Number(' 1') is 1: demand something that looks like a number.
+  const value = /^\s*$/.test(text) ? NaN : Number(text.trim().toLowerCase() === 'nan' ? NaN : text);
+  if (!Number.isFinite(value)) throw usage(`--delta must be a finite number > 0, got '${text}'`);
+  if (value <= 0) throw usage(`--delta must be > 0, got '${text}'`);
+  return value;
+}
+
+function parsePositiveInt(flag: string, text: string): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < 1) throw usage(`${flag} must be a positive integer, got '${text}'`);
+  return value;
+}
+
+/** Validated options; `defaults` supplies what the flags leave out. No I/O. */
+export function parseOptions(raw: RawOptions, defaults: LossOptions): LossOptions {
+  const reduction = parseReduction(raw.reduction);
+  if (reduction === 'none' && raw.output === undefined) {
+    throw usage("--reduction none writes a tensor: give --output PATH (or --output - for stdout)");
+  }
+  return {
+    reduction,
+    delta: parseDelta(raw.delta),
+    huber: raw.huber,
+    output: raw.output,
+    threads: raw.threads === undefined ? defaults.threads : parsePositiveInt('--threads', raw.threads),
+    chunkElements:
+      raw.chunkElements === undefined ? defaults.chunkElements : parsePositiveInt('SMOOTHL1_CHUNK_ELEMENTS', raw.chunkElements),
+  };
+}

@@ -1,0 +1,47 @@
+import { shapeMismatch } from './errors.js';
+import type { TensorSource } from './tensor.js';
+
+/**
+ * Checks that two tensors can be paired element by element: equal shapes
+ * (no broadcasting) and the same storage order, so that chunk i of one
+ * holds the same logical elements as chunk i of the other.
+ */
+export function checkPairable(input: TensorSource, label: TensorSource): void {
+  const a = input.header.shape;
+  const b = label.header.shape;
+  if (a.length !== b.length || a.some((d, i) => d !== b[i])) throw shapeMismatch(label.header.file, a, b);
+}
+
+/**
+ * Runs `start` on consecutive element ranges [0, chunkElements), …, keeping at
+ * most `maxInFlight` running, and hands their results to `consume` strictly
+ * in range order, whatever order they finish in. `start` is also called in
+ * range order, so sequential readers can serve it.
+ */
+export async function forEachChunkInOrder<R>(
+  count: number,
+  chunkElements: number,
+  maxInFlight: number,
+  start: (first: number, n: number) => Promise<R>,
+  consume: (result: R, first: number, n: number) => Promise<void>,
+): Promise<void> {
+  const inFlight: { promise: Promise<R>; first: number; n: number }[] = [];
+  let next = 0;
+  try {
+    while (next < count || inFlight.length > 0) {
+      while (next < count && inFlight.length < maxInFlight) {
+        const n = Math.min(chunkElements, count - next);
+        const promise = start(next, n);
+        // Settled later, in order; until then a failure must not count as unhandled.
+        promise.catch(() => undefined);
+        inFlight.push({ promise, first: next, n });
+        next += n;
+      }
+      const head = inFlight.shift();
+      if (head !== undefined) await consume(await head.promise, head.first, head.n);
+    }
+  } finally {
+    // Let the rest settle so that no buffer is still in use when the caller cleans up.
+    await Promise.allSettled(inFlight.map((t) => t.promise));
+  }
+}

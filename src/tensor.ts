@@ -1,0 +1,54 @@
+/** Element types smoothl1 reads and writes, named as NumPy names them. */
+export type DType =
+  | 'bool'
+  | 'int8'
+  | 'uint8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'uint64'
+  | 'float16'
+  | 'float32'
+  | 'float64';
+
+export type FloatDType = 'float16' | 'float32' | 'float64';
+
+export type ByteOrder = 'little' | 'big';
+
+/** What a reader knows about a tensor before reading any element. */
+export interface TensorHeader {
+  /** The path as the user gave it; error messages name it. */
+  readonly file: string;
+  readonly dtype: DType;
+  readonly byteOrder: ByteOrder;
+  readonly shape: readonly number[];
+  /** Elements are stored with the first axis varying fastest. */
+  readonly fortranOrder: boolean;
+}
+
+/**
+ * Where the bytes of one chunk of elements are. A seekable file is read by
+ * the worker itself at an explicit position (no copy through the main
+ * thread); anything else arrives as bytes in a buffer the reader allocated,
+ * so it can be transferred to the worker.
+ */
+export type Chunk =
+  | { readonly kind: 'range'; readonly fd: number; readonly position: number; readonly byteLength: number }
+  | { readonly kind: 'bytes'; readonly buffer: ArrayBuffer; readonly byteOffset: number; readonly byteLength: number };
+
+/** A tensor being read: its header and its elements, chunk by chunk, in storage order. */
+export interface TensorSource {
+  readonly header: TensorHeader;
+  /**
+   * The chunk holding elements [start, start + count) in storage order.
+   * Callers ask in increasing order of `start`, so sequential sources work.
+   */
+  chunk(start: number, count: number): Promise<Chunk>;
+  close(): Promise<void>;
+}
+
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((n, d) => n * d, 1);
+}

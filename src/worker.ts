@@ -1,0 +1,20 @@
+import { parentPort } from 'node:worker_threads';
+import { runLossTask, TaskState, type LossResult, type LossTask } from './loss-task.js';
+import { toErrorPayload, type ResponseMessage, type TaskMessage } from './pool.js';
+
+const state = new TaskState();
+const port = parentPort;
+
+// A worker never throws across threads: every task gets an answer, result or error.
+port?.on('message', (msg: TaskMessage<LossTask>) => {
+  let response: ResponseMessage<LossResult>;
+  let transfer: ArrayBuffer[] = [];
+  try {
+    const done = runLossTask(msg.task, state);
+    response = { taskId: msg.taskId, result: done.result, error: null };
+    transfer = done.transfer;
+  } catch (err) {
+    response = { taskId: msg.taskId, result: null, error: toErrorPayload(err) };
+  }
+  port.postMessage(response, transfer);
+});
