@@ -1,6 +1,6 @@
 import { runLossTask, TaskState, type LossResult, type LossTask } from './loss-task.js';
 import { WorkerPool } from './pool.js';
-import { WORKER_SCRIPT } from './worker-script.js';
+import { LOSS_WORKER } from './worker-script.js';
 
 /** Runs loss tasks somewhere: on this thread or on a pool of workers. Same code, same results. */
 export interface LossExecutor {
@@ -27,7 +27,7 @@ export function inlineExecutor(): LossExecutor {
 }
 
 export function poolExecutor(threads: number): LossExecutor {
-  const pool = new WorkerPool<LossTask, LossResult>(threads, WORKER_SCRIPT);
+  const pool = new WorkerPool<LossTask, LossResult>(threads, LOSS_WORKER);
   return {
     // Two per worker, so each has its next chunk queued while it works on this one.
     parallelism: threads * 2,

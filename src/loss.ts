@@ -9,9 +9,8 @@ import { openTensor } from './open-tensor.js';
 import { checkOutputPath, openOutput } from './output.js';
 import { BlockSumFolder, reduceSum, roundToDType, type Reduction } from './reduce.js';
 import { checkPairable, forEachChunkInOrder } from './schedule.js';
-import type { ByteSink } from './sink.js';
-import { elementCount, type FloatDType, type TensorSource } from './tensor.js';
-import { npyHeader, npyScalar } from './write-npy.js';
+import { elementCount, type FloatDType, type TensorSource, type TensorWriter } from './tensor.js';
+import { npyScalar, openNpyWriter } from './write-npy.js';
 
 /** 1 Mi elements: 4 MiB per float32 input, large enough to amortise a task, small enough to stay in L2-ish reach. */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 20;
@@ -93,7 +92,10 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   const chunkElements = wholeBlocks(opts.chunkElements);
   const chunks = Math.ceil(count / chunkElements);
   const executor: LossExecutor = opts.threads <= 1 || chunks <= 1 ? inlineExecutor() : poolExecutor(Math.min(opts.threads, chunks));
-  const sink: ByteSink | undefined = opts.reduction === 'none' && opts.output !== undefined ? await openOutput(opts.output) : undefined;
+  const writer: TensorWriter | undefined =
+    opts.reduction === 'none' && opts.output !== undefined
+      ? await openNpyWriter(await openOutput(opts.output), dtype, shape, fortranOrder)
+      : undefined;
   const params: LossParams = { delta: opts.delta, huber: opts.huber };
   const folder = new BlockSumFolder();
   // Output buffers circulate: to a worker with a task, back with its result, back here once written.
@@ -101,32 +103,31 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   const takeBuffer = (): ArrayBuffer => free.pop() ?? new ArrayBuffer(chunkElements * ITEM_SIZE[dtype]);
 
   try {
-    if (sink !== undefined) await sink.write(npyHeader(dtype, shape, fortranOrder));
     await forEachChunkInOrder(
       count,
       chunkElements,
       executor.parallelism,
       async (first, n) => {
         const [a, b] = await Promise.all([input.chunk(first, n), label.chunk(first, n)]);
-        const output = sink === undefined ? null : { buffer: takeBuffer(), dtype };
+        const output = writer === undefined ? null : { buffer: takeBuffer(), dtype };
         const task: LossTask = { input: chunkRef(input, a), label: chunkRef(label, b), count: n, params, output };
         const transfer = [a, b].flatMap((c) => (c.kind === 'bytes' ? [c.buffer] : []));
         return executor.run(task, output === null ? transfer : [...transfer, output.buffer]);
       },
       async (result, _first, n) => {
         folder.add(result.sums);
-        if (sink !== undefined && result.output !== null) {
-          await sink.write(new Uint8Array(result.output, 0, n * ITEM_SIZE[dtype]));
+        if (writer !== undefined && result.output !== null) {
+          await writer.write(new Uint8Array(result.output, 0, n * ITEM_SIZE[dtype]));
           free.push(result.output);
         }
       },
     );
-    if (sink !== undefined) {
-      await sink.commit();
+    if (writer !== undefined) {
+      await writer.finish();
       return { value: undefined, dtype, shape };
     }
   } catch (err) {
-    await sink?.abort();
+    await writer?.abort();
     throw err;
   } finally {
     await Promise.all([executor.close(), input.close(), label.close()]);

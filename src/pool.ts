@@ -36,13 +36,22 @@ function isResponse<R>(msg: unknown): msg is ResponseMessage<R> {
   return typeof msg === 'object' && msg !== null && 'taskId' in msg && typeof msg.taskId === 'number';
 }
 
+/**
+ * How to start a worker: a script file, or (in a single executable, where
+ * there is no script file) the script's source, evaluated.
+ */
+export type WorkerSpec = { readonly file: URL } | { readonly source: string };
+
+const startWorker = (spec: WorkerSpec): Worker =>
+  'file' in spec ? new Worker(spec.file) : new Worker(spec.source, { eval: true });
+
 class PoolWorker<R> {
   readonly pending = new Map<number, Pending<R>>();
   readonly worker: Worker;
   #failure: Error | undefined;
 
-  constructor(script: URL) {
-    this.worker = new Worker(script);
+  constructor(spec: WorkerSpec) {
+    this.worker = startWorker(spec);
     this.worker.on('message', (msg: unknown) => this.#settle(msg));
     this.worker.on('error', (err: Error) => this.fail(workerCrashed(err.message)));
     this.worker.on('exit', (code: number) => this.fail(workerCrashed(`exited with code ${code}`)));
@@ -80,8 +89,8 @@ export class WorkerPool<T, R> {
   #nextId = 0;
   #closed = false;
 
-  constructor(size: number, script: URL) {
-    this.#workers = Array.from({ length: size }, () => new PoolWorker<R>(script));
+  constructor(size: number, spec: WorkerSpec) {
+    this.#workers = Array.from({ length: size }, () => new PoolWorker<R>(spec));
   }
 
   get size(): number {

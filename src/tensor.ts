@@ -52,3 +52,16 @@ export interface TensorSource {
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }
+
+/**
+ * Writes a loss tensor in some format. Elements arrive in storage order, in
+ * the result dtype and platform byte order, in pieces of any length.
+ */
+export interface TensorWriter {
+  /** Resolves once `elements` may be reused. */
+  write(elements: Uint8Array): Promise<void>;
+  /** Completes the format and makes the output final. */
+  finish(): Promise<void>;
+  /** Leaves nothing behind: no partial file, any existing target untouched. */
+  abort(): Promise<void>;
+}

@@ -1,5 +1,7 @@
+import type { WorkerSpec } from './pool.js';
+
 /**
- * Where the worker's code lives. Kept in one place because a bundled or
- * single-executable build starts workers differently from plain Node.
+ * Where the worker's code lives. Kept in this one module because a bundled
+ * single-executable build starts its workers differently from plain Node.
  */
-export const WORKER_SCRIPT = new URL('./worker.js', import.meta.url);
+export const LOSS_WORKER: WorkerSpec = { file: new URL('./worker.js', import.meta.url) };

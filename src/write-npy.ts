@@ -1,6 +1,7 @@
 import { ITEM_SIZE } from './dtype.js';
 import { float64ToHalfBits } from './float16.js';
-import type { FloatDType } from './tensor.js';
+import type { ByteSink } from './sink.js';
+import type { FloatDType, TensorWriter } from './tensor.js';
 
 const DESCR: Readonly<Record<FloatDType, string>> = { float16: '<f2', float32: '<f4', float64: '<f8' };
 
@@ -35,4 +36,24 @@ export function npyScalar(value: number, dtype: FloatDType): Uint8Array {
   else if (dtype === 'float32') view.setFloat32(0, value, true);
   else view.setUint16(0, float64ToHalfBits(value), true);
   return bytes;
+}
+
+/** Streams a loss tensor into `sink` as .npy: header first, then the elements as they come. */
+export async function openNpyWriter(
+  sink: ByteSink,
+  dtype: FloatDType,
+  shape: readonly number[],
+  fortranOrder: boolean,
+): Promise<TensorWriter> {
+  try {
+    await sink.write(npyHeader(dtype, shape, fortranOrder));
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  }
+  return {
+    write: (elements) => sink.write(elements),
+    finish: () => sink.commit(),
+    abort: () => sink.abort(),
+  };
 }
