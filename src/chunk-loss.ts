@@ -1,5 +1,7 @@
-import { BLOCK_ELEMENTS, blockLoss, type LossParams } from './kernel.js';
+import { ITEM_SIZE } from './dtype.js';
 import { float64Reader, lossWriter } from './decode.js';
+import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
+import { WasmKernel, type KernelInput, type KernelOutput, type Region } from './wasm-kernel.js';
 import type { DType, FloatDType } from './tensor.js';
 
 /** One tensor's elements for a chunk: platform byte order, aligned to the item size. */
@@ -8,27 +10,76 @@ export interface TypedBytes {
   readonly dtype: DType;
 }
 
-/** Block-sized float64 work arrays, allocated once per thread and reused for every chunk. */
+/** A thread's kernel instance and its memory, reused for every chunk. */
 export interface Scratch {
-  readonly a: Float64Array;
-  readonly b: Float64Array;
-  readonly z: Float64Array;
+  readonly kernel: WasmKernel;
 }
 
-export const newScratch = (): Scratch => ({
-  a: new Float64Array(BLOCK_ELEMENTS),
-  b: new Float64Array(BLOCK_ELEMENTS),
-  z: new Float64Array(BLOCK_ELEMENTS),
-});
+export const newScratch = (): Scratch => ({ kernel: new WasmKernel() });
 
 export const blockCount = (count: number): number => Math.ceil(count / BLOCK_ELEMENTS);
 
+/** float32 and float64 go to the kernel as they are; every other dtype is widened to float64 first. */
+export const kernelInput = (dtype: DType): KernelInput => (dtype === 'float32' ? 'float32' : 'float64');
+export const isKernelNative = (dtype: DType): boolean => dtype === 'float32' || dtype === 'float64';
+
+/** float16 losses are computed as float64 and rounded to half precision afterwards. */
+const kernelOutput = (dtype: FloatDType | undefined): KernelOutput =>
+  dtype === undefined ? 'none' : dtype === 'float32' ? 'float32' : 'float64';
+
+/** Bytes a kernel region needs for `count` elements of a tensor of `dtype`. */
+export const stagedBytes = (dtype: DType, count: number): number => count * (isKernelNative(dtype) ? ITEM_SIZE[dtype] : 8);
+
+/** Puts a chunk's elements into a kernel region: copied when the kernel reads the dtype, else widened to float64. */
+export function stage(kernel: WasmKernel, region: Region, src: TypedBytes, count: number): void {
+  const dst = kernel.bytes(region);
+  if (isKernelNative(src.dtype)) dst.set(src.bytes.subarray(0, count * ITEM_SIZE[src.dtype]));
+  else float64Reader(src.bytes, src.dtype).decode(0, count, new Float64Array(dst.buffer, dst.byteOffset, count));
+}
+
 /**
- * Losses of `count` paired elements, block by block: each block's
- * compensated sum goes to `sums[k]`, and the element losses to `out` (in
- * `outDType`) when it is given. A chunk must start on a block boundary of the
- * tensor so that blocks are the same whatever the chunk size. Working a block
- * at a time keeps the float64 copies in L1 cache.
+ * Losses of `count` paired elements already staged in the kernel's regions,
+ * block by block: block k's compensated sum goes to `sums[k]`, and the
+ * element losses to `out` (in its dtype) when it is given. A chunk must start
+ * on a block boundary of the tensor so that blocks are the same whatever the
+ * chunk size.
+ */
+export function stagedChunkLoss(
+  kernel: WasmKernel,
+  types: { readonly input: DType; readonly label: DType },
+  count: number,
+  params: LossParams,
+  out: { readonly bytes: Uint8Array; readonly dtype: FloatDType } | null,
+  sums: Float64Array,
+  zRegion: Region,
+): void {
+  const aType = kernelInput(types.input);
+  const bType = kernelInput(types.label);
+  const zType = kernelOutput(out?.dtype);
+  for (let k = 0, start = 0; start < count; k++, start += BLOCK_ELEMENTS) {
+    sums[k] = kernel.blockLoss(start, Math.min(BLOCK_ELEMENTS, count - start), aType, bType, params, zType);
+  }
+  if (out === null) return;
+  const z = kernel.bytes(zRegion);
+  if (out.dtype === 'float16') lossWriter(out.bytes, 'float16').encode(0, count, new Float64Array(z.buffer, z.byteOffset, count));
+  else out.bytes.set(z.subarray(0, count * ITEM_SIZE[out.dtype]));
+}
+
+/** Reserves kernel regions for a chunk of `count` elements of these dtypes. */
+export function reserveChunk(
+  kernel: WasmKernel,
+  input: DType,
+  label: DType,
+  out: FloatDType | undefined,
+  count: number,
+): { a: Region; b: Region; z: Region } {
+  const zBytes = out === undefined ? 0 : count * (out === 'float32' ? 4 : 8);
+  return kernel.reserve(stagedBytes(input, count), stagedBytes(label, count), zBytes);
+}
+
+/**
+ * Losses of `count` paired elements given as bytes: block sums to `sums`,
+ * element losses to `out` when given. The whole per-chunk computation, pure.
  */
 export function chunkLoss(
   input: TypedBytes,
@@ -39,17 +90,9 @@ export function chunkLoss(
   sums: Float64Array,
   scratch: Scratch,
 ): void {
-  const a = float64Reader(input.bytes, input.dtype);
-  const b = float64Reader(label.bytes, label.dtype);
-  const w = out === null ? null : lossWriter(out.bytes, out.dtype);
-  for (let k = 0, start = 0; start < count; k++, start += BLOCK_ELEMENTS) {
-    const n = Math.min(BLOCK_ELEMENTS, count - start);
-    a.decode(start, n, scratch.a);
-    b.decode(start, n, scratch.b);
-    const [av, aAt] = a.direct === null ? [scratch.a, 0] : [a.direct, start];
-    const [bv, bAt] = b.direct === null ? [scratch.b, 0] : [b.direct, start];
-    const [zv, zAt] = w === null ? [null, 0] : w.direct === null ? [scratch.z, 0] : [w.direct, start];
-    sums[k] = blockLoss(av, aAt, bv, bAt, n, params, zv, zAt);
-    w?.encode(start, n, scratch.z);
-  }
+  const { kernel } = scratch;
+  const regions = reserveChunk(kernel, input.dtype, label.dtype, out?.dtype, count);
+  stage(kernel, regions.a, input, count);
+  stage(kernel, regions.b, label, count);
+  stagedChunkLoss(kernel, { input: input.dtype, label: label.dtype }, count, params, out, sums, regions.z);
 }

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { removeTemporaries } from './atomic-file.js';
 import { SmoothL1Error } from './errors.js';
@@ -7,13 +6,9 @@ import { parseOptions, type RawOptions } from './options.js';
 import { STDOUT } from './output.js';
 import { formatScalar } from './print.js';
 import { BrokenPipe, stdoutSink } from './sink.js';
+import { version } from './version.js';
 
 const EXIT_FAILURE = 2;
-
-function version(): string {
-  const pkg: unknown = createRequire(import.meta.url)('../../package.json');
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
-}
 
 function program(): Command {
   return new Command('smoothl1')

@@ -17,17 +17,24 @@ export interface LossParams {
 }
 
 /**
+ * Elements are summed in LANES interleaved accumulators: element i of a block
+ * goes to lane i % LANES. That is the order the WebAssembly SIMD kernel
+ * (src/wasm/kernel.wat: two f64x2 accumulators) adds in, so this plain
+ * JavaScript is its exact specification: tests hold the two bit-equal.
+ */
+export const LANES = 4;
+
+/**
  * Loss of elements a[aAt..aAt+n) against b[bAt..bAt+n), written to z[zAt..)
  * when z is given; returns their sum, compensated.
  *
- * Huber as min-form: with c = min(|d|, delta), z = c*(|d| - c/2). For
+ * Huber as min-form: with m = min(|d|, delta), z = m*(|d| - m/2). For
  * |d| < delta that is |d|*(|d|/2), bit-equal to 0.5*d*d (halving is exact);
- * otherwise delta*(|d| - delta/2). Math.min keeps the loop branch-free, and
- * it passes NaN through.
+ * otherwise delta*(|d| - delta/2). min passes NaN through and needs no branch.
  *
- * The sum uses Knuth's TwoSum, which yields the exact rounding error of every
- * addition whatever the magnitudes, so it equals Neumaier's compensated sum
- * without Neumaier's data-dependent branch.
+ * Each lane sums with Knuth's TwoSum, which yields the exact rounding error of
+ * every addition whatever the magnitudes: the same compensation as
+ * Neumaier's, without Neumaier's data-dependent branch.
  */
 export function blockLoss(
   a: Float64Array,
@@ -39,58 +46,46 @@ export function blockLoss(
   z: Float64Array | null,
   zAt: number,
 ): number {
-  return params.huber
-    ? huberBlock(a, aAt, b, bAt, n, params.delta, z, zAt)
-    : smoothL1Block(a, aAt, b, bAt, n, params.delta, z, zAt);
-}
-
-function huberBlock(
-  a: Float64Array,
-  aAt: number,
-  b: Float64Array,
-  bAt: number,
-  n: number,
-  delta: number,
-  z: Float64Array | null,
-  zAt: number,
-): number {
-  let s = 0;
-  let c = 0;
+  const lanes = new Float64Array(2 * LANES);
+  const { delta, huber } = params;
   for (let i = 0; i < n; i++) {
     const d = a[aAt + i]! - b[bAt + i]!;
-    const ad = Math.abs(d);
-    const m = Math.min(ad, delta);
-    const x = m * (ad - 0.5 * m);
+    const x = huber ? huberLoss(d, delta) : smoothL1Loss(d, delta);
     if (z !== null) z[zAt + i] = x;
+    const lane = i % LANES;
+    const s = lanes[lane]!;
     const t = s + x;
     const bp = t - s;
-    c += s - (t - bp) + (x - bp);
-    s = t;
+    lanes[LANES + lane] = lanes[LANES + lane]! + (s - (t - bp) + (x - bp));
+    lanes[lane] = t;
   }
-  return compensated(s, c);
+  return finishLanes(lanes);
 }
 
-function smoothL1Block(
-  a: Float64Array,
-  aAt: number,
-  b: Float64Array,
-  bAt: number,
-  n: number,
-  delta: number,
-  z: Float64Array | null,
-  zAt: number,
-): number {
-  let s = 0;
-  let c = 0;
-  const halfDelta = 0.5 * delta;
-  for (let i = 0; i < n; i++) {
-    const d = a[aAt + i]! - b[bAt + i]!;
-    const ad = Math.abs(d);
-    const x = ad < delta ? (0.5 * d * d) / delta : ad - halfDelta;
-    if (z !== null) z[zAt + i] = x;
+export function huberLoss(d: number, delta: number): number {
+  const ad = Math.abs(d);
+  const m = Math.min(ad, delta);
+  return m * (ad - 0.5 * m);
+}
+
+/** PyTorch's smooth_l1_loss(beta=delta): the Huber loss divided by delta. */
+export function smoothL1Loss(d: number, delta: number): number {
+  const ad = Math.abs(d);
+  return ad < delta ? (0.5 * d * d) / delta : ad - 0.5 * delta;
+}
+
+/**
+ * A block's sum from its lane state (LANES sums, then LANES compensations):
+ * lanes folded in order with TwoSum, compensations gathered, added once.
+ */
+export function finishLanes(state: Float64Array): number {
+  let s = state[0]!;
+  let c = state[LANES]!;
+  for (let lane = 1; lane < LANES; lane++) {
+    const x = state[lane]!;
     const t = s + x;
     const bp = t - s;
-    c += s - (t - bp) + (x - bp);
+    c += state[LANES + lane]! + (s - (t - bp) + (x - bp));
     s = t;
   }
   return compensated(s, c);

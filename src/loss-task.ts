@@ -1,6 +1,7 @@
 import { readSync } from 'node:fs';
 import { needsSwap, swapInPlace } from './byte-order.js';
-import { blockCount, chunkLoss, newScratch, type Scratch } from './chunk-loss.js';
+import { blockCount, isKernelNative, newScratch, reserveChunk, stage, stagedChunkLoss, type Scratch } from './chunk-loss.js';
+import type { Region } from './wasm-kernel.js';
 import { ITEM_SIZE } from './dtype.js';
 import { fromSystemError, SmoothL1Error } from './errors.js';
 import type { LossParams } from './kernel.js';
@@ -76,15 +77,36 @@ export function loadChunk(ref: ChunkRef, into: (byteLength: number) => Uint8Arra
   return bytes;
 }
 
+/**
+ * Puts one tensor's chunk into a kernel region. A float32/float64 range is
+ * read from the file straight into the kernel's memory; anything else is
+ * loaded, then copied or widened.
+ */
+function fillRegion(state: TaskState, slot: 0 | 1, region: Region, ref: ChunkRef, count: number): void {
+  const { kernel } = state.scratch;
+  const { chunk } = ref;
+  if (isKernelNative(ref.dtype) && chunk.kind === 'range') {
+    const bytes = kernel.bytes(region);
+    readRange(ref.file, chunk.fd, chunk.position, bytes);
+    if (needsSwap(ref.byteOrder, ITEM_SIZE[ref.dtype])) swapInPlace(bytes, ITEM_SIZE[ref.dtype]);
+    return;
+  }
+  const bytes = loadChunk(ref, (n) => state.buffer(slot, n));
+  stage(kernel, region, { bytes, dtype: ref.dtype }, count);
+}
+
 export function runLossTask(task: LossTask, state: TaskState): { result: LossResult; transfer: ArrayBuffer[] } {
-  const input = loadChunk(task.input, (n) => state.buffer(0, n));
-  const label = loadChunk(task.label, (n) => state.buffer(1, n));
+  const { kernel } = state.scratch;
+  const regions = reserveChunk(kernel, task.input.dtype, task.label.dtype, task.output?.dtype, task.count);
+  fillRegion(state, 0, regions.a, task.input, task.count);
+  fillRegion(state, 1, regions.b, task.label, task.count);
   const sums = new Float64Array(blockCount(task.count));
   const out =
     task.output === null
       ? null
       : { bytes: new Uint8Array(task.output.buffer, 0, task.count * ITEM_SIZE[task.output.dtype]), dtype: task.output.dtype };
-  chunkLoss({ bytes: input, dtype: task.input.dtype }, { bytes: label, dtype: task.label.dtype }, task.count, task.params, out, sums, state.scratch);
+  const types = { input: task.input.dtype, label: task.label.dtype };
+  stagedChunkLoss(kernel, types, task.count, task.params, out, sums, regions.z);
   const output = task.output?.buffer ?? null;
   return { result: { sums, output }, transfer: output === null ? [sums.buffer] : [sums.buffer, output] };
 }

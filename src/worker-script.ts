@@ -1,7 +1,19 @@
 import type { WorkerSpec } from './pool.js';
 
 /**
+ * The bundled worker's source, set by scripts/build-bin.mjs through esbuild's
+ * `define` when it builds the single executable. There is no worker.js on
+ * disk inside the executable, and `new Worker(process.execPath)` would parse
+ * the ELF binary as JavaScript, so there the worker starts from source with
+ * `eval: true` (issue 5). Under plain Node nothing defines it.
+ */
+declare const SMOOTHL1_WORKER_SOURCE: string | undefined;
+
+/**
  * Where the worker's code lives. Kept in this one module because a bundled
  * single-executable build starts its workers differently from plain Node.
  */
-export const LOSS_WORKER: WorkerSpec = { file: new URL('./worker.js', import.meta.url) };
+export const LOSS_WORKER: WorkerSpec =
+  typeof SMOOTHL1_WORKER_SOURCE === 'string'
+    ? { source: SMOOTHL1_WORKER_SOURCE }
+    : { file: new URL('./worker.js', import.meta.url) };

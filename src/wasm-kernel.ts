@@ -1,0 +1,131 @@
+import { KERNEL_WASM_BASE64 } from './wasm/kernel-bytes.js';
+import { finishLanes, LANES, type LossParams } from './kernel.js';
+
+/** What the kernel reads and writes per element, as the .wat encodes it. */
+export type KernelInput = 'float32' | 'float64';
+export type KernelOutput = 'none' | 'float32' | 'float64';
+
+interface KernelExports {
+  readonly memory: WebAssembly.Memory;
+  lossGroups(
+    a: number,
+    aF32: number,
+    b: number,
+    bF32: number,
+    groups: number,
+    delta: number,
+    huber: number,
+    z: number,
+    zKind: number,
+    state: number,
+  ): void;
+}
+
+const PAGE = 65536;
+const STATE = 0;
+/** Zero-padded copies of a block's last partial group of elements, and its losses. */
+const TAIL_A = 128;
+const TAIL_B = TAIL_A + LANES * 8;
+const TAIL_Z = TAIL_B + LANES * 8;
+/** Chunk regions start after the first page, which holds the state and tails. */
+const REGIONS = PAGE;
+
+const ITEM: Readonly<Record<KernelInput | KernelOutput, number>> = { none: 0, float32: 4, float64: 8 };
+const Z_KIND: Readonly<Record<KernelOutput, number>> = { none: 0, float32: 1, float64: 2 };
+
+function isKernelExports(x: WebAssembly.Exports): x is WebAssembly.Exports & KernelExports {
+  return x['memory'] instanceof WebAssembly.Memory && typeof x['lossGroups'] === 'function';
+}
+
+const align16 = (n: number): number => Math.ceil(n / 16) * 16;
+
+/** A region of the kernel's memory, given as a byte offset and length. */
+export interface Region {
+  readonly offset: number;
+  readonly byteLength: number;
+}
+
+/**
+ * One instance of the WebAssembly kernel and its memory. Chunks are read
+ * straight into its memory (regions a, b, z), so inputs cross no extra copy.
+ * One per thread: an instance is not shared.
+ */
+export class WasmKernel {
+  readonly #exports: KernelExports;
+  #regions: { a: Region; b: Region; z: Region } = {
+    a: { offset: REGIONS, byteLength: 0 },
+    b: { offset: REGIONS, byteLength: 0 },
+    z: { offset: REGIONS, byteLength: 0 },
+  };
+
+  constructor() {
+    const bytes = Uint8Array.from(atob(KERNEL_WASM_BASE64), (ch) => ch.charCodeAt(0));
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+    if (!isKernelExports(exports)) throw new Error('kernel.wasm lacks its exports');
+    this.#exports = exports;
+  }
+
+  /** Lays out regions of at least these sizes, growing memory when needed (never shrinking). */
+  reserve(aBytes: number, bBytes: number, zBytes: number): { a: Region; b: Region; z: Region } {
+    const a = { offset: REGIONS, byteLength: aBytes };
+    const b = { offset: align16(a.offset + aBytes), byteLength: bBytes };
+    const z = { offset: align16(b.offset + bBytes), byteLength: zBytes };
+    const need = z.offset + zBytes;
+    const memory = this.#exports.memory;
+    if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+    this.#regions = { a, b, z };
+    return this.#regions;
+  }
+
+  /** A view of a region; views must be made anew after reserve(), which may replace the buffer. */
+  bytes(region: Region): Uint8Array {
+    return new Uint8Array(this.#exports.memory.buffer, region.offset, region.byteLength);
+  }
+
+  /**
+   * The loss of n paired elements starting `at` elements into regions a and
+   * b, with the losses written to region z at the same index unless `out`
+   * is 'none'. Returns the block's compensated sum (see kernel.ts).
+   */
+  blockLoss(at: number, n: number, aType: KernelInput, bType: KernelInput, params: LossParams, out: KernelOutput): number {
+    const { memory, lossGroups } = this.#exports;
+    new Float64Array(memory.buffer, STATE, 2 * LANES).fill(0);
+    const full = Math.floor(n / LANES);
+    const aF32 = aType === 'float32' ? 1 : 0;
+    const bF32 = bType === 'float32' ? 1 : 0;
+    const huber = params.huber ? 1 : 0;
+    const { a, b, z } = this.#regions;
+    lossGroups(
+      a.offset + at * ITEM[aType],
+      aF32,
+      b.offset + at * ITEM[bType],
+      bF32,
+      full,
+      params.delta,
+      huber,
+      z.offset + at * ITEM[out],
+      Z_KIND[out],
+      STATE,
+    );
+    const done = full * LANES;
+    if (done < n) {
+      // The last partial group, padded with zeros: a zero pair has loss 0, which leaves every lane as it was.
+      const tailA = new Float64Array(memory.buffer, TAIL_A, LANES).fill(0);
+      const tailB = new Float64Array(memory.buffer, TAIL_B, LANES).fill(0);
+      const itemA = ITEM[aType];
+      const itemB = ITEM[bType];
+      tailA.set(typedView(memory.buffer, a.offset + (at + done) * itemA, n - done, aType));
+      tailB.set(typedView(memory.buffer, b.offset + (at + done) * itemB, n - done, bType));
+      lossGroups(TAIL_A, 0, TAIL_B, 0, 1, params.delta, huber, TAIL_Z, Z_KIND['float64'], STATE);
+      if (out !== 'none') {
+        const losses = new Float64Array(memory.buffer, TAIL_Z, n - done);
+        typedView(memory.buffer, z.offset + (at + done) * ITEM[out], n - done, out).set(losses);
+      }
+    }
+    return finishLanes(new Float64Array(memory.buffer, STATE, 2 * LANES));
+  }
+}
+
+function typedView(buffer: ArrayBuffer, offset: number, n: number, type: KernelInput): Float32Array | Float64Array {
+  return type === 'float32' ? new Float32Array(buffer, offset, n) : new Float64Array(buffer, offset, n);
+}
