@@ -5,16 +5,16 @@ import { loadChunk } from './loss-task.js';
 import { elementCount, type TensorSource } from './tensor.js';
 
 /**
- * Above this a Fortran-ordered input paired with a C-ordered one is refused
- * rather than reordered: reordering needs the whole tensor in memory.
+ * By default, above this a Fortran-ordered input paired with a C-ordered one
+ * is refused rather than reordered: reordering needs the whole tensor in memory.
  */
 export const REORDER_LIMIT_BYTES = 512 * 1024 * 1024;
 
-const tooLargeToReorder = (file: string, bytes: number): SmoothL1Error =>
+const tooLargeToReorder = (file: string, bytes: number, limit: number): SmoothL1Error =>
   new SmoothL1Error(
     file,
     `is Fortran-ordered and the other input is C-ordered; reordering it needs ${Math.ceil(bytes / 2 ** 20)} MiB, ` +
-      `above the ${REORDER_LIMIT_BYTES / 2 ** 20} MiB limit: re-save it C-ordered, e.g. np.save(path, np.ascontiguousarray(a))`,
+      `above the ${(limit / 2 ** 20).toFixed(0)} MiB limit: re-save it C-ordered, e.g. np.save(path, np.ascontiguousarray(a))`,
   );
 
 type Words = Uint8Array | Uint16Array | Uint32Array;
@@ -59,12 +59,12 @@ export function fortranToC(src: Uint8Array, shape: readonly number[], itemSize: 
   return dst;
 }
 
-/** The same tensor in C order, held in memory (bounded by REORDER_LIMIT_BYTES). */
-export async function inCOrder(source: TensorSource): Promise<TensorSource> {
+/** The same tensor in C order, held in memory; refused when larger than `limitBytes`. */
+export async function inCOrder(source: TensorSource, limitBytes: number): Promise<TensorSource> {
   const { header } = source;
   const count = elementCount(header.shape);
   const itemSize = ITEM_SIZE[header.dtype];
-  if (count * itemSize > REORDER_LIMIT_BYTES) throw tooLargeToReorder(header.file, count * itemSize);
+  if (count * itemSize > limitBytes) throw tooLargeToReorder(header.file, count * itemSize, limitBytes);
   const chunk = await source.chunk(0, count);
   const stored = loadChunk({ ...header, chunk }, (n) => new Uint8Array(n));
   await source.close();

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resultDType, ITEM_SIZE } from './dtype.js';
 import { SmoothL1Error } from './errors.js';
 import { inlineExecutor, poolExecutor, type LossExecutor } from './executor.js';
-import { inCOrder } from './fortran.js';
+import { inCOrder, REORDER_LIMIT_BYTES } from './fortran.js';
 import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
 import type { ChunkRef, LossTask } from './loss-task.js';
 import { openTensor } from './open-tensor.js';
@@ -12,8 +12,12 @@ import { checkPairable, forEachChunkInOrder } from './schedule.js';
 import { elementCount, type FloatDType, type TensorSource, type TensorWriter } from './tensor.js';
 import { npyScalar, openNpyWriter } from './write-npy.js';
 
-/** 1 Mi elements: 4 MiB per float32 input, large enough to amortise a task, small enough to stay in L2-ish reach. */
-export const DEFAULT_CHUNK_ELEMENTS = 1 << 20;
+/**
+ * 512 Ki elements: 2 MiB per float32 input. Large enough that a task's
+ * overhead (a message each way) vanishes; small enough that two tasks per
+ * worker keep peak memory low.
+ */
+export const DEFAULT_CHUNK_ELEMENTS = 1 << 19;
 
 export interface LossOptions {
   readonly reduction: Reduction;
@@ -25,6 +29,8 @@ export interface LossOptions {
   readonly chunkElements: number;
   /** Where to write the loss as .npy ('-' for stdout); required for reduction 'none'. */
   readonly output: string | undefined;
+  /** Largest Fortran-ordered input reordered in memory to pair with a C-ordered one; larger ones are refused. */
+  readonly reorderLimitBytes: number;
 }
 
 export const DEFAULT_OPTIONS: LossOptions = {
@@ -34,6 +40,7 @@ export const DEFAULT_OPTIONS: LossOptions = {
   threads: availableParallelism(),
   chunkElements: DEFAULT_CHUNK_ELEMENTS,
   output: undefined,
+  reorderLimitBytes: REORDER_LIMIT_BYTES,
 };
 
 export interface LossSummary {
@@ -44,7 +51,7 @@ export interface LossSummary {
 }
 
 /** Opens both inputs and makes chunk i of each hold the same logical elements. */
-async function openPair(inputPath: string, labelPath: string): Promise<[TensorSource, TensorSource]> {
+async function openPair(inputPath: string, labelPath: string, reorderLimit: number): Promise<[TensorSource, TensorSource]> {
   const input = await openTensor(inputPath);
   let label: TensorSource;
   try {
@@ -57,7 +64,9 @@ async function openPair(inputPath: string, labelPath: string): Promise<[TensorSo
     checkPairable(input, label);
     // Never pair by file position across orders: bring the Fortran one into C order.
     if (input.header.fortranOrder === label.header.fortranOrder) return [input, label];
-    return input.header.fortranOrder ? [await inCOrder(input), label] : [input, await inCOrder(label)];
+    return input.header.fortranOrder
+      ? [await inCOrder(input, reorderLimit), label]
+      : [input, await inCOrder(label, reorderLimit)];
   } catch (err) {
     await Promise.all([input.close(), label.close()]);
     throw err;
@@ -85,7 +94,7 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   if (opts.reduction === 'none' && opts.output === undefined) throw new SmoothL1Error(undefined, "reduction 'none' needs an output (--output PATH, or - for stdout)");
   if (opts.output !== undefined) await checkOutputPath(opts.output, [inputPath, labelPath]);
 
-  const [input, label] = await openPair(inputPath, labelPath);
+  const [input, label] = await openPair(inputPath, labelPath, opts.reorderLimitBytes);
   const { shape, fortranOrder } = input.header;
   const dtype = resultDType(input.header.dtype, label.header.dtype);
   const count = elementCount(shape);

@@ -51,5 +51,6 @@ export function parseOptions(raw: RawOptions, defaults: LossOptions): LossOption
     threads: raw.threads === undefined ? defaults.threads : parsePositiveInt('--threads', raw.threads),
     chunkElements:
       raw.chunkElements === undefined ? defaults.chunkElements : parsePositiveInt('SMOOTHL1_CHUNK_ELEMENTS', raw.chunkElements),
+    reorderLimitBytes: defaults.reorderLimitBytes,
   };
 }
