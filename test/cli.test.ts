@@ -1,0 +1,171 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, linkSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BIN, FIXTURES, ROOT, runCli } from './helpers/cli.js';
+import { float32Bytes, writeNpy } from './helpers/make-npy.js';
+import { readNpyValues } from './helpers/npy.js';
+import { tempDir } from './helpers/tmp.js';
+
+const PRED = `${FIXTURES}example/pred.npy`;
+const TARGET = `${FIXTURES}example/target.npy`;
+
+/** One line, our prefix, no stack trace, exit 2: what every failure must look like. */
+function assertFailure(t: import('ava').ExecutionContext, r: { code: number | null; stderr: string }, pattern: RegExp): void {
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /^smoothl1: [^\n]+\n$/);
+  t.regex(r.stderr, pattern);
+  t.notRegex(r.stderr, /\bat .*:\d+:\d+/, 'no stack trace');
+}
+
+test('the bundled example prints one float32 scalar', async (t) => {
+  const r = await runCli([PRED, TARGET]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout.toString(), /^\d+\.\d+\n$/);
+});
+
+test('--version prints the package version', async (t) => {
+  const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string };
+  const r = await runCli(['--version']);
+  t.is(r.code, 0);
+  t.is(r.stdout.toString().trim(), pkg.version);
+});
+
+test('--help lists every option and exits 0', async (t) => {
+  const r = await runCli(['--help']);
+  t.is(r.code, 0);
+  for (const flag of ['--reduction', '--delta', '--no-huber', '--output', '--threads', '--version']) {
+    t.true(r.stdout.toString().includes(flag), flag);
+  }
+});
+
+test('an unknown option is a usage error', async (t) => {
+  assertFailure(t, await runCli([PRED, TARGET, '--frobnicate']), /unknown option/);
+});
+
+test('a missing argument is a usage error', async (t) => {
+  assertFailure(t, await runCli([PRED]), /missing required argument/);
+});
+
+for (const bad of ['0', '-1', '1.5', 'two', '']) {
+  test(`--threads '${bad}' is refused`, async (t) => {
+    assertFailure(t, await runCli([PRED, TARGET, '--threads', bad]), /--threads must be a positive integer/);
+  });
+}
+
+for (const bad of ['inf', '-inf', 'abc', '']) {
+  test(`--delta '${bad}' is refused`, async (t) => {
+    assertFailure(t, await runCli([PRED, TARGET, '--delta', bad]), /--delta must be/);
+  });
+}
+
+test('--reduction none without --output is a usage error', async (t) => {
+  assertFailure(t, await runCli([PRED, TARGET, '--reduction', 'none']), /--output/);
+});
+
+test('a directory as input is refused', async (t) => {
+  assertFailure(t, await runCli([FIXTURES, TARGET]), /fixtures\/?: is a directory/);
+});
+
+test('an output path in a missing directory is refused, and nothing is created', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'missing', 'out.npy');
+  assertFailure(t, await runCli([PRED, TARGET, '-r', 'none', '-o', out]), /output directory does not exist/);
+  t.false(existsSync(join(dir, 'missing')));
+});
+
+test('an output path that is a directory is refused', async (t) => {
+  const dir = tempDir(t);
+  assertFailure(t, await runCli([PRED, TARGET, '-r', 'none', '-o', dir]), /is a directory/);
+});
+
+test('an output path that is one of the inputs is refused and the input survives', async (t) => {
+  const dir = tempDir(t);
+  const a = join(dir, 'a.npy');
+  const b = join(dir, 'b.npy');
+  writeFileSync(a, readFileSync(PRED));
+  writeFileSync(b, readFileSync(TARGET));
+  const before = readFileSync(b);
+  assertFailure(t, await runCli([a, b, '-r', 'none', '-o', b]), /refusing to overwrite an input/);
+  // A hard link has another name but the same inode: only a device/inode check catches it.
+  linkSync(b, join(dir, 'link.npy'));
+  assertFailure(t, await runCli([a, b, '-r', 'none', '-o', join(dir, 'link.npy')]), /refusing to overwrite an input/);
+  t.deepEqual(readFileSync(b), before);
+});
+
+test('a failed run leaves an existing output untouched and no temporary file', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'out.npy');
+  writeFileSync(out, 'precious');
+  const short = writeNpy(join(dir, 'short.npy'), 'float32', [3], float32Bytes([1, 2, 3]));
+  assertFailure(t, await runCli([PRED, short, '-r', 'none', '-o', out]), /shapes differ/);
+  t.is(readFileSync(out, 'utf8'), 'precious');
+  t.deepEqual(readdirSync(dir).sort(), ['out.npy', 'short.npy']);
+});
+
+test('mean/sum with --output also write a 0-d .npy of the printed value', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'loss.npy');
+  const r = await runCli([PRED, TARGET, '-r', 'sum', '-o', out]);
+  t.is(r.code, 0, r.stderr);
+  const { layout, values } = readNpyValues(readFileSync(out));
+  t.deepEqual(layout.header.shape, []);
+  t.is(layout.header.dtype, 'float32');
+  t.is(values.length, 1);
+  // The printed text is the shortest that reads back to the float32 value.
+  t.is(Math.fround(Number(r.stdout.toString())), values[0]!);
+});
+
+test('--output - writes the .npy bytes to stdout, the same as a file', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'loss.npy');
+  const toFile = await runCli([PRED, TARGET, '-r', 'none', '-o', out]);
+  const toStdout = await runCli([PRED, TARGET, '-r', 'none', '-o', '-']);
+  t.is(toFile.code, 0);
+  t.is(toStdout.code, 0);
+  t.deepEqual(toStdout.stdout, readFileSync(out));
+});
+
+test('a closed stdout ends quietly with status 0', async (t) => {
+  const dir = tempDir(t);
+  const n = 1 << 20;
+  const a = writeNpy(join(dir, 'a.npy'), 'float32', [n], new Uint8Array(4 * n));
+  const child = spawn(process.execPath, [BIN, a, a, '-r', 'none', '-o', '-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  // Like `| head -c 1`: read one chunk, then close the pipe.
+  child.stdout.once('data', () => child.stdout.destroy());
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  t.is(code, 0);
+  t.is(stderr, '');
+});
+
+test('Ctrl-C mid-run removes the temporary file and keeps the old output', async (t) => {
+  const dir = tempDir(t);
+  const n = 1 << 25;
+  const a = writeNpy(join(dir, 'a.npy'), 'float64', [n], new Uint8Array(8 * n));
+  const out = join(dir, 'out.npy');
+  writeFileSync(out, 'precious');
+  const child = spawn(process.execPath, [BIN, a, a, '-r', 'none', '-o', out, '--threads', '1'], { stdio: 'ignore' });
+  const temp = await new Promise<boolean>((resolve) => {
+    const poll = setInterval(() => {
+      if (readdirSync(dir).some((f) => f.endsWith('.smoothl1-tmp'))) {
+        clearInterval(poll);
+        child.kill('SIGINT');
+        resolve(true);
+      }
+    }, 5);
+    child.on('exit', () => {
+      clearInterval(poll);
+      resolve(false);
+    });
+  });
+  const code = await new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.on('exit', (c) => resolve(c));
+  });
+  t.true(temp, 'the run was interrupted while writing');
+  t.is(code, 130);
+  t.is(readFileSync(out, 'utf8'), 'precious');
+  t.deepEqual(readdirSync(dir).sort(), ['a.npy', 'out.npy']);
+});
