@@ -1,0 +1,112 @@
+import { fc, testProp } from '@fast-check/ava';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resultDType } from '../src/dtype.js';
+import { smoothL1Loss } from '../src/loss.js';
+import { roundToDType } from '../src/reduce.js';
+import { runCli } from './helpers/cli.js';
+import { npyBytes } from './helpers/make-npy.js';
+import { ALL_DTYPES, accurateSum, randomTensor, referenceLoss } from './helpers/random-tensor.js';
+import { tempDir } from './helpers/tmp.js';
+import { writeFileSync } from 'node:fs';
+
+/** Shapes up to ~3 blocks of 4096 elements, so that chunks of one or a few blocks split them. */
+const shapeArb = fc.oneof(
+  fc.tuple(fc.integer({ min: 0, max: 13000 })).map((s) => [...s]),
+  fc.tuple(fc.integer({ min: 1, max: 120 }), fc.integer({ min: 1, max: 110 })).map((s) => [...s]),
+  fc.tuple(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 30 }), fc.integer({ min: 1, max: 25 })).map((s) => [...s]),
+);
+
+const caseArb = fc.record({
+  inputType: fc.constantFrom(...ALL_DTYPES),
+  labelType: fc.constantFrom(...ALL_DTYPES),
+  shape: shapeArb,
+  seed: fc.integer(),
+  delta: fc.constantFrom(0.5, 1, 2, 1e-3, 300),
+  huber: fc.boolean(),
+  specials: fc.boolean(),
+});
+
+const configs = [
+  { threads: 1, chunkElements: 1 << 19 },
+  { threads: 2, chunkElements: 4096 },
+  { threads: 3, chunkElements: 8192 },
+  { threads: 2, chunkElements: 12288 },
+];
+
+const TOLERANCE = { float16: 2e-3, float32: 3e-7, float64: 1e-12 } as const;
+
+function closeTo(actual: number, expected: number, rtol: number): boolean {
+  if (Number.isNaN(expected)) return Number.isNaN(actual);
+  if (!Number.isFinite(expected)) return actual === expected;
+  return Math.abs(actual - expected) <= rtol * Math.abs(expected) + 1e-300;
+}
+
+testProp(
+  'every thread count and chunk size gives the bit-identical sum, close to a plain reference',
+  [caseArb],
+  async (t, c) => {
+    const dir = tempDir(t);
+    const count = c.shape.reduce((n, d) => n * d, 1);
+    const a = randomTensor(c.inputType, count, c.seed, c.specials);
+    const b = randomTensor(c.labelType, count, c.seed ^ 0x5bd1e995);
+    const input = join(dir, 'input.npy');
+    const label = join(dir, 'label.npy');
+    writeFileSync(input, npyBytes(c.inputType, c.shape, a.bytes));
+    writeFileSync(label, npyBytes(c.labelType, c.shape, b.bytes));
+    const sums = await Promise.all(
+      configs.map(async (cfg) => (await smoothL1Loss(input, label, { ...cfg, reduction: 'sum', delta: c.delta, huber: c.huber })).value),
+    );
+    const bits = sums.map((s) => Buffer.from(Float64Array.of(s ?? -1).buffer).toString('hex'));
+    t.true(bits.every((x) => x === bits[0]), `sums differ across configs: ${sums.join(', ')}`);
+    const dtype = resultDType(c.inputType, c.labelType);
+    const expected = roundToDType(accurateSum(referenceLoss(a.values, b.values, c.delta, c.huber)), dtype);
+    t.true(closeTo(sums[0]!, expected, TOLERANCE[dtype]), `${sums[0]} vs reference ${expected} (${dtype})`);
+  },
+  { numRuns: 40 },
+);
+
+testProp(
+  "reduction 'none' writes byte-identical files for every thread count and chunk size",
+  [caseArb],
+  async (t, c) => {
+    const dir = tempDir(t);
+    const count = c.shape.reduce((n, d) => n * d, 1);
+    const a = randomTensor(c.inputType, count, c.seed, c.specials);
+    const b = randomTensor(c.labelType, count, ~c.seed);
+    const input = join(dir, 'input.npy');
+    const label = join(dir, 'label.npy');
+    writeFileSync(input, npyBytes(c.inputType, c.shape, a.bytes));
+    writeFileSync(label, npyBytes(c.labelType, c.shape, b.bytes));
+    const files = await Promise.all(
+      configs.map(async (cfg, i) => {
+        const output = join(dir, `out${i}.npy`);
+        await smoothL1Loss(input, label, { ...cfg, reduction: 'none', delta: c.delta, huber: c.huber, output });
+        return readFileSync(output);
+      }),
+    );
+    t.true(files.every((f) => f.equals(files[0]!)));
+  },
+  { numRuns: 25 },
+);
+
+testProp(
+  'the CLI prints the same text for --threads 1 and 2 and any chunk size',
+  [caseArb.filter((c) => c.shape.reduce((n, d) => n * d, 1) > 0)],
+  async (t, c) => {
+    const dir = tempDir(t);
+    const count = c.shape.reduce((n, d) => n * d, 1);
+    const input = join(dir, 'input.npy');
+    const label = join(dir, 'label.npy');
+    writeFileSync(input, npyBytes(c.inputType, c.shape, randomTensor(c.inputType, count, c.seed, c.specials).bytes));
+    writeFileSync(label, npyBytes(c.labelType, c.shape, randomTensor(c.labelType, count, c.seed + 1).bytes));
+    const args = [input, label, '--delta', String(c.delta), ...(c.huber ? [] : ['--no-huber'])];
+    const runs = await Promise.all([
+      runCli([...args, '--threads', '1']),
+      runCli([...args, '--threads', '2'], { env: { SMOOTHL1_CHUNK_ELEMENTS: '4096' } }),
+    ]);
+    t.is(runs[0]!.code, 0, runs[0]!.stderr);
+    t.is(runs[0]!.stdout.toString(), runs[1]!.stdout.toString());
+  },
+  { numRuns: 10 },
+);
