@@ -27,6 +27,9 @@ export const dataShorter = (file: string, expected: number, found: number): Smoo
 export const dataLonger = (file: string, expected: number, found: number): SmoothL1Error =>
   new SmoothL1Error(file, `data longer than header promises: expected ${expected} bytes, found ${found}`);
 
+export const dataLongerThan = (file: string, expected: number): SmoothL1Error =>
+  new SmoothL1Error(file, `data longer than header promises: more than ${expected} bytes`);
+
 export const unsupportedDescr = (file: string, descr: string, kind: string): SmoothL1Error =>
   new SmoothL1Error(file, `${kind} dtype unsupported (${descr}); smoothl1 reads bool, integer and float tensors`);
 

@@ -5,7 +5,7 @@ import { inlineExecutor, poolExecutor, type LossExecutor } from './executor.js';
 import { inCOrder, REORDER_LIMIT_BYTES } from './fortran.js';
 import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
 import type { ChunkRef, LossTask } from './loss-task.js';
-import { openTensor } from './open-tensor.js';
+import { openTensor, STDIN } from './open-tensor.js';
 import { checkOutputPath, openOutput } from './output.js';
 import { BlockSumFolder, reduceSum, roundToDType, type Reduction } from './reduce.js';
 import { checkPairable, forEachChunkInOrder } from './schedule.js';
@@ -92,6 +92,7 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   const opts: LossOptions = { ...DEFAULT_OPTIONS, ...options };
   if (!(Number.isFinite(opts.delta) && opts.delta > 0)) throw new SmoothL1Error(undefined, `delta must be a finite number > 0, got ${opts.delta}`);
   if (opts.reduction === 'none' && opts.output === undefined) throw new SmoothL1Error(undefined, "reduction 'none' needs an output (--output PATH, or - for stdout)");
+  if (inputPath === STDIN && labelPath === STDIN) throw new SmoothL1Error(undefined, "at most one of INPUT and LABEL can be '-' (stdin)");
   if (opts.output !== undefined) await checkOutputPath(opts.output, [inputPath, labelPath]);
 
   const [input, label] = await openPair(inputPath, labelPath, opts.reorderLimitBytes);
@@ -116,8 +117,8 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
       count,
       chunkElements,
       executor.parallelism,
-      async (first, n) => {
-        const [a, b] = await Promise.all([input.chunk(first, n), label.chunk(first, n)]);
+      async (first, n) => ({ n, chunks: await Promise.all([input.chunk(first, n), label.chunk(first, n)]) }),
+      ({ n, chunks: [a, b] }) => {
         const output = writer === undefined ? null : { buffer: takeBuffer(), dtype };
         const task: LossTask = { input: chunkRef(input, a), label: chunkRef(label, b), count: n, params, output };
         const transfer = [a, b].flatMap((c) => (c.kind === 'bytes' ? [c.buffer] : []));

@@ -1,7 +1,8 @@
-import { promises as fsp } from 'node:fs';
-import { dataLonger, dataShorter, SmoothL1Error, unsupportedDescr } from './errors.js';
+import type { promises as fsp } from 'node:fs';
+import { dataLonger, dataLongerThan, dataShorter, SmoothL1Error, unsupportedDescr } from './errors.js';
 import { ITEM_SIZE } from './dtype.js';
 import { parsePyLiteral, PyLiteralError, type PyValue } from './py-literal.js';
+import type { StreamReader } from './stream-reader.js';
 import { elementCount, type ByteOrder, type DType, type TensorHeader, type TensorSource } from './tensor.js';
 
 /** The six bytes every .npy file starts with. */
@@ -126,5 +127,27 @@ export function npyFileSource(layout: NpyLayout, handle: fsp.FileHandle): Tensor
         byteLength: count * itemSize,
       }),
     close: () => handle.close(),
+  };
+}
+
+/**
+ * An .npy arriving on a stream (stdin): chunks are read in order into
+ * buffers of their own. The data's length is checked as it arrives: short
+ * data fails the chunk that misses it, extra data fails the last chunk.
+ */
+export function npyStreamSource(layout: NpyLayout, reader: StreamReader): TensorSource {
+  const { header } = layout;
+  const itemSize = ITEM_SIZE[header.dtype];
+  const total = elementCount(header.shape) * itemSize;
+  return {
+    header,
+    async chunk(start, count) {
+      const bytes = await reader.read(count * itemSize);
+      const end = start * itemSize + bytes.length;
+      if (bytes.length < count * itemSize) throw dataShorter(header.file, total, end);
+      if (end === total && (await reader.read(1)).length > 0) throw dataLongerThan(header.file, total);
+      return { kind: 'bytes', buffer: bytes.buffer, byteOffset: 0, byteLength: bytes.length };
+    },
+    close: () => Promise.resolve(),
   };
 }

@@ -13,16 +13,18 @@ export function checkPairable(input: TensorSource, label: TensorSource): void {
 }
 
 /**
- * Runs `start` on consecutive element ranges [0, chunkElements), …, keeping at
- * most `maxInFlight` running, and hands their results to `consume` strictly
- * in range order, whatever order they finish in. `start` is also called in
- * range order, so sequential readers can serve it.
+ * Works through consecutive element ranges [0, chunkElements), … : `acquire`
+ * gets each range's inputs, strictly one after another and in range order
+ * (so sequential readers such as stdin can serve it); `run` computes on them,
+ * with at most `maxInFlight` running at once; `consume` gets the results
+ * strictly in range order, whatever order they finish in.
  */
-export async function forEachChunkInOrder<R>(
+export async function forEachChunkInOrder<I, R>(
   count: number,
   chunkElements: number,
   maxInFlight: number,
-  start: (first: number, n: number) => Promise<R>,
+  acquire: (first: number, n: number) => Promise<I>,
+  run: (inputs: I) => Promise<R>,
   consume: (result: R, first: number, n: number) => Promise<void>,
 ): Promise<void> {
   const inFlight: { promise: Promise<R>; first: number; n: number }[] = [];
@@ -31,7 +33,7 @@ export async function forEachChunkInOrder<R>(
     while (next < count || inFlight.length > 0) {
       while (next < count && inFlight.length < maxInFlight) {
         const n = Math.min(chunkElements, count - next);
-        const promise = start(next, n);
+        const promise = run(await acquire(next, n));
         // Settled later, in order; until then a failure must not count as unhandled.
         promise.catch(() => undefined);
         inFlight.push({ promise, first: next, n });

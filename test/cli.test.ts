@@ -169,3 +169,26 @@ test('Ctrl-C mid-run removes the temporary file and keeps the old output', async
   t.is(readFileSync(out, 'utf8'), 'precious');
   t.deepEqual(readdirSync(dir).sort(), ['a.npy', 'out.npy']);
 });
+
+test("'-' reads an .npy from stdin, as input or as label, with the same result as the file", async (t) => {
+  const want = await runCli([PRED, TARGET, '-r', 'sum']);
+  const asInput = await runCli(['-', TARGET, '-r', 'sum'], { stdin: readFileSync(PRED) });
+  const asLabel = await runCli([PRED, '-', '-r', 'sum', '--threads', '2'], {
+    stdin: readFileSync(TARGET),
+    env: { SMOOTHL1_CHUNK_ELEMENTS: '4096' },
+  });
+  t.is(asInput.code, 0, asInput.stderr);
+  t.is(asInput.stdout.toString(), want.stdout.toString());
+  t.is(asLabel.stdout.toString(), want.stdout.toString());
+});
+
+test('stdin data shorter or longer than its header promises is refused', async (t) => {
+  const bytes = readFileSync(PRED);
+  assertFailure(t, await runCli(['-', TARGET], { stdin: bytes.subarray(0, bytes.length - 3) }), /<stdin>: data shorter/);
+  assertFailure(t, await runCli(['-', TARGET], { stdin: Buffer.concat([bytes, Buffer.from([1])]) }), /<stdin>: data longer/);
+  assertFailure(t, await runCli(['-', TARGET], { stdin: new Uint8Array(0) }), /<stdin>: empty input/);
+});
+
+test("at most one of INPUT and LABEL can be '-'", async (t) => {
+  assertFailure(t, await runCli(['-', '-'], { stdin: readFileSync(PRED) }), /at most one/);
+});

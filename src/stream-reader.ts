@@ -1,0 +1,51 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Exact-length reads from a stream that cannot seek (stdin): the format
+ * readers ask for n bytes and get n, or fewer only at the end of the stream.
+ */
+export class StreamReader {
+  readonly #chunks: AsyncIterator<unknown>;
+  #carry: Uint8Array = new Uint8Array(0);
+  #ended = false;
+
+  constructor(stream: Readable) {
+    this.#chunks = stream[Symbol.asyncIterator]();
+  }
+
+  /** Up to `n` bytes into a fresh buffer of its own (so it can be transferred); fewer only at end of stream. */
+  async read(n: number): Promise<Uint8Array<ArrayBuffer>> {
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      if (this.#carry.length === 0 && !(await this.#pull())) break;
+      const take = Math.min(n - filled, this.#carry.length);
+      out.set(this.#carry.subarray(0, take), filled);
+      this.#carry = this.#carry.subarray(take);
+      filled += take;
+    }
+    return filled === n ? out : out.subarray(0, filled);
+  }
+
+  /** Everything not yet read, starting with what was read ahead: for a reader that takes a whole stream. */
+  async *rest(): AsyncGenerator<Uint8Array> {
+    if (this.#carry.length > 0) yield this.#carry;
+    this.#carry = new Uint8Array(0);
+    while (await this.#pull()) {
+      yield this.#carry;
+      this.#carry = new Uint8Array(0);
+    }
+  }
+
+  async #pull(): Promise<boolean> {
+    if (this.#ended) return false;
+    const next = await this.#chunks.next();
+    if (next.done === true) {
+      this.#ended = true;
+      return false;
+    }
+    const value: unknown = next.value;
+    this.#carry = value instanceof Uint8Array ? value : new TextEncoder().encode(String(value));
+    return true;
+  }
+}
