@@ -1,14 +1,17 @@
 import { Command, CommanderError } from 'commander';
 import { removeTemporaries } from './atomic-file.js';
 import { SmoothL1Error } from './errors.js';
+import { passesGate } from './gate.js';
 import { DEFAULT_OPTIONS, smoothL1Loss } from './loss.js';
-import { parseOptions, type RawOptions } from './options.js';
+import { parseFailAbove, parseOptions, type RawOptions } from './options.js';
 import { STDOUT } from './output.js';
 import { formatScalar } from './print.js';
 import { BrokenPipe, stdoutSink } from './sink.js';
 import { version } from './version.js';
 
 const EXIT_FAILURE = 2;
+/** Distinct from failures, so a CI job can tell "worse model" from "broken input". */
+const EXIT_GATE = 1;
 
 function program(): Command {
   return new Command('smoothl1')
@@ -19,6 +22,7 @@ function program(): Command {
     .option('-d, --delta <D>', 'where the loss turns from quadratic to linear; finite, > 0', '1.0')
     .option('--no-huber', "divide the loss by delta: PyTorch's smooth_l1_loss(beta=delta)")
     .option('-o, --output <path>', "write the loss as .npy to PATH ('-' for stdout); required for --reduction none")
+    .option('--fail-above <LIMIT>', 'exit with status 1 when the loss is above LIMIT or NaN (a CI gate)')
     .option('-t, --threads <N>', `worker threads (default: ${DEFAULT_OPTIONS.threads}, the available parallelism)`)
     .version(version(), '-V, --version')
     .exitOverride()
@@ -57,9 +61,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     const [inputPath = '', labelPath = ''] = cmd.args;
     const flags = cmd.opts<RawOptions>();
     const options = parseOptions({ ...flags, chunkElements: process.env['SMOOTHL1_CHUNK_ELEMENTS'] }, DEFAULT_OPTIONS);
+    const failAbove = parseFailAbove(flags);
     const summary = await smoothL1Loss(inputPath, labelPath, options);
-    if (summary.value !== undefined && options.output !== STDOUT) {
-      await stdoutSink().write(new TextEncoder().encode(`${formatScalar(summary.value, summary.dtype)}\n`));
+    if (summary.value === undefined) return 0;
+    const text = formatScalar(summary.value, summary.dtype);
+    if (options.output !== STDOUT) await stdoutSink().write(new TextEncoder().encode(`${text}\n`));
+    if (failAbove !== undefined && !passesGate(summary.value, summary.dtype, failAbove)) {
+      process.stderr.write(`smoothl1: loss ${text} is above --fail-above ${flags.failAbove ?? ''}\n`);
+      return EXIT_GATE;
     }
     return 0;
   } catch (err) {

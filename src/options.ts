@@ -9,6 +9,7 @@ export interface RawOptions {
   readonly huber: boolean;
   readonly output?: string | undefined;
   readonly threads?: string | undefined;
+  readonly failAbove?: string | undefined;
   /** SMOOTHL1_CHUNK_ELEMENTS: a hidden knob for tests that vary the chunk size. */
   readonly chunkElements?: string | undefined;
 }
@@ -53,4 +54,13 @@ export function parseOptions(raw: RawOptions, defaults: LossOptions): LossOption
       raw.chunkElements === undefined ? defaults.chunkElements : parsePositiveInt('SMOOTHL1_CHUNK_ELEMENTS', raw.chunkElements),
     reorderLimitBytes: defaults.reorderLimitBytes,
   };
+}
+
+/** --fail-above: the largest loss that passes a CI gate; undefined when not gating. */
+export function parseFailAbove(raw: RawOptions): number | undefined {
+  if (raw.failAbove === undefined) return undefined;
+  const value = /^\s*$/.test(raw.failAbove) ? NaN : Number(raw.failAbove);
+  if (!Number.isFinite(value)) throw usage(`--fail-above must be a finite number, got '${raw.failAbove}'`);
+  if (raw.reduction === 'none') throw usage('--fail-above needs a scalar loss: use --reduction mean or sum');
+  return value;
 }

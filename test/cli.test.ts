@@ -2,7 +2,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, linkSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, FIXTURES, ROOT, runCli } from './helpers/cli.js';
+import { BIN, CONFORMANCE, FIXTURES, ROOT, runCli } from './helpers/cli.js';
 import { float32Bytes, writeNpy } from './helpers/make-npy.js';
 import { readNpyValues } from './helpers/npy.js';
 import { tempDir } from './helpers/tmp.js';
@@ -191,4 +191,24 @@ test('stdin data shorter or longer than its header promises is refused', async (
 
 test("at most one of INPUT and LABEL can be '-'", async (t) => {
   assertFailure(t, await runCli(['-', '-'], { stdin: readFileSync(PRED) }), /at most one/);
+});
+
+test('--fail-above gates on the loss: status 0 at or below, 1 above, the scalar printed either way', async (t) => {
+  const printed = (await runCli([PRED, TARGET])).stdout.toString().trim();
+  const at = await runCli([PRED, TARGET, '--fail-above', printed]);
+  t.is(at.code, 0, 'the printed value itself passes');
+  t.is(at.stdout.toString().trim(), printed);
+  const above = await runCli([PRED, TARGET, '--fail-above', String(Number(printed) * 0.99)]);
+  t.is(above.code, 1);
+  t.is(above.stdout.toString().trim(), printed);
+  t.regex(above.stderr, /^smoothl1: loss [\d.]+ is above --fail-above [\d.]+\n$/);
+  assertFailure(t, await runCli([PRED, TARGET, '--fail-above', 'x']), /--fail-above must be a finite number/);
+  assertFailure(t, await runCli([PRED, TARGET, '-r', 'none', '-o', '-', '--fail-above', '1']), /scalar loss/);
+});
+
+test('--fail-above fails a NaN loss', async (t) => {
+  const nan = `${CONFORMANCE}nan_propagates.input.npy`;
+  const r = await runCli([nan, `${CONFORMANCE}nan_propagates.label.npy`, '--fail-above', '1e30']);
+  t.is(r.code, 1);
+  t.is(r.stdout.toString(), 'nan\n');
 });
