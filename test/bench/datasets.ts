@@ -1,0 +1,124 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { BENCH_DATA, EXAMPLE_INPUT, EXAMPLE_LABEL } from './paths.js';
+import { runNumpyTool } from './python.js';
+
+export type DatasetId = 'f32' | 'f64' | 'f16' | 'mixed' | 'arrow-file' | 'arrow-stream' | 'example';
+
+export interface Pair {
+  readonly input: string;
+  readonly label: string;
+}
+
+/** An INPUT/LABEL pair that rows run on, and how to get it. */
+export interface Dataset extends Pair {
+  readonly id: DatasetId;
+  /** Tensor elements per file. */
+  readonly elements: number;
+  /** Creates the files; undefined when nothing here can (the rows are then skipped). */
+  readonly make: (() => Promise<void>) | undefined;
+  /** Why the rows are skipped when the files are missing and make is undefined. */
+  readonly missing: string;
+  /** .npy files with the same numbers, from which the reference result is computed. */
+  readonly reference: Pair;
+}
+
+type NpyDtype = 'f2' | 'f4' | 'f8';
+
+/** 2^24 → "16Mi": file names count elements, so f2, f4 and f8 pairs of one size line up. */
+function elementsLabel(elements: number): string {
+  const units: readonly [number, string][] = [[2 ** 30, 'Gi'], [2 ** 20, 'Mi'], [2 ** 10, 'Ki']];
+  const unit = units.find(([size]) => elements % size === 0);
+  return unit === undefined ? String(elements) : `${elements / unit[0]}${unit[1]}`;
+}
+
+function npyPair(dtype: NpyDtype, elements: number): Pair {
+  const stem = `${BENCH_DATA}${dtype}-${elementsLabel(elements)}`;
+  return { input: `${stem}-input.npy`, label: `${stem}-label.npy` };
+}
+
+export const pairExists = (pair: Pair): boolean => existsSync(pair.input) && existsSync(pair.label);
+
+/** Generated once with NumPy (numpy_tool.py), reused while both files exist. */
+async function ensureNpyPair(dtype: NpyDtype, elements: number): Promise<void> {
+  const pair = npyPair(dtype, elements);
+  if (pairExists(pair)) return;
+  mkdirSync(BENCH_DATA, { recursive: true });
+  process.stderr.write(`bench: generating ${pair.input} and its label with NumPy...\n`);
+  await runNumpyTool(['generate', dtype, String(elements), pair.input, pair.label]);
+}
+
+function npyDataset(id: DatasetId, dtype: NpyDtype, elements: number): Dataset {
+  const pair = npyPair(dtype, elements);
+  return { id, ...pair, elements, make: () => ensureNpyPair(dtype, elements), missing: '', reference: pair };
+}
+
+/** float32 predictions against float64 labels: reuses the f4 input and the f8 label. */
+function mixedDataset(elements: number): Dataset {
+  const pair = { input: npyPair('f4', elements).input, label: npyPair('f8', elements).label };
+  const make = async (): Promise<void> => {
+    await ensureNpyPair('f4', elements);
+    await ensureNpyPair('f8', elements);
+  };
+  return { id: 'mixed', ...pair, elements, make, missing: '', reference: pair };
+}
+
+/*
+ * ARROW HOOK (issue 4). The Arrow rows run on bench-data/f4-<n>-{input,label}.arrow
+ * (IPC file) and .arrows (IPC stream), each one Float32 column holding the same
+ * values as the f4 .npy pair, so the .npy reference applies. Nothing generates
+ * them yet: set makeArrowPair to a function that converts the .npy pair batch
+ * by batch (e.g. with apache-arrow's RecordBatchFileWriter/StreamWriter, never
+ * a whole table in memory) and the rows will create their data like the others.
+ * Until then they run only if someone put the files there.
+ */
+const makeArrowPair: ((source: Pair, target: Pair, kind: 'file' | 'stream') => Promise<void>) | undefined = undefined;
+
+function arrowDataset(id: 'arrow-file' | 'arrow-stream', elements: number): Dataset {
+  const source = npyPair('f4', elements);
+  const ext = id === 'arrow-file' ? 'arrow' : 'arrows';
+  const pair = { input: source.input.replace(/\.npy$/, `.${ext}`), label: source.label.replace(/\.npy$/, `.${ext}`) };
+  const kind = id === 'arrow-file' ? 'file' : 'stream';
+  const convert = makeArrowPair;
+  const make =
+    convert === undefined
+      ? undefined
+      : async (): Promise<void> => {
+          await ensureNpyPair('f4', elements);
+          if (!pairExists(pair)) await convert(source, pair, kind);
+        };
+  const missing = `no Arrow data (${pair.input.slice(BENCH_DATA.length)}); see ARROW HOOK in test/bench/datasets.ts`;
+  return { id, ...pair, elements, make, missing, reference: source };
+}
+
+/** Every dataset at one size, given in bytes per float32 file. */
+export function datasetsFor(bytesPerF32File: number): ReadonlyMap<DatasetId, Dataset> {
+  const n = bytesPerF32File / 4;
+  const list = [
+    npyDataset('f32', 'f4', n),
+    npyDataset('f64', 'f8', n),
+    npyDataset('f16', 'f2', n),
+    mixedDataset(n),
+    arrowDataset('arrow-file', n),
+    arrowDataset('arrow-stream', n),
+  ];
+  return new Map(list.map((d) => [d.id, d]));
+}
+
+/** The tiny bundled example (64×8 float32), for start-up rows. */
+export const EXAMPLE: Dataset = {
+  id: 'example',
+  input: EXAMPLE_INPUT,
+  label: EXAMPLE_LABEL,
+  elements: 512,
+  make: undefined,
+  missing: 'fixtures/example is missing',
+  reference: { input: EXAMPLE_INPUT, label: EXAMPLE_LABEL },
+};
+
+/** Makes the dataset's files if needed; returns why its rows must be skipped, or undefined. */
+export async function prepareDataset(data: Dataset): Promise<string | undefined> {
+  if (pairExists(data)) return undefined;
+  if (data.make === undefined) return data.missing;
+  await data.make();
+  return pairExists(data) ? undefined : `generation did not produce ${data.input}`;
+}
