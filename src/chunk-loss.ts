@@ -1,7 +1,7 @@
 import { ITEM_SIZE } from './dtype.js';
 import { float64Reader, lossWriter } from './decode.js';
 import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
-import { WasmKernel, type KernelInput, type KernelOutput, type Region } from './wasm-kernel.js';
+import { WasmKernel, type KernelInput, type KernelOutput, type Region, type Regions } from './wasm-kernel.js';
 import type { DType, FloatDType } from './tensor.js';
 
 /** One tensor's elements for a chunk: platform byte order, aligned to the item size. */
@@ -19,22 +19,35 @@ export const newScratch = (): Scratch => ({ kernel: new WasmKernel() });
 
 export const blockCount = (count: number): number => Math.ceil(count / BLOCK_ELEMENTS);
 
-/** float32 and float64 go to the kernel as they are; every other dtype is widened to float64 first. */
-export const kernelInput = (dtype: DType): KernelInput => (dtype === 'float32' ? 'float32' : 'float64');
-export const isKernelNative = (dtype: DType): boolean => dtype === 'float32' || dtype === 'float64';
+/** float16, float32 and float64 go to the kernel as stored; every other dtype is widened to float64 first. */
+export const kernelInput = (dtype: DType): KernelInput =>
+  dtype === 'float16' || dtype === 'float32' ? dtype : 'float64';
+
+export const isKernelNative = (dtype: DType): boolean => kernelInput(dtype) === dtype;
 
 /** float16 losses are computed as float64 and rounded to half precision afterwards. */
 const kernelOutput = (dtype: FloatDType | undefined): KernelOutput =>
   dtype === undefined ? 'none' : dtype === 'float32' ? 'float32' : 'float64';
 
 /** Bytes a kernel region needs for `count` elements of a tensor of `dtype`. */
-export const stagedBytes = (dtype: DType, count: number): number => count * (isKernelNative(dtype) ? ITEM_SIZE[dtype] : 8);
+export const stagedBytes = (dtype: DType, count: number): number => count * ITEM_SIZE[kernelInput(dtype)];
 
-/** Puts a chunk's elements into a kernel region: copied when the kernel reads the dtype, else widened to float64. */
-export function stage(kernel: WasmKernel, region: Region, src: TypedBytes, count: number): void {
-  const dst = kernel.bytes(region);
-  if (isKernelNative(src.dtype)) dst.set(src.bytes.subarray(0, count * ITEM_SIZE[src.dtype]));
-  else float64Reader(src.bytes, src.dtype).decode(0, count, new Float64Array(dst.buffer, dst.byteOffset, count));
+/**
+ * Where a chunk's bytes, as stored, go in its region: the whole region for
+ * the kernel's own dtypes; otherwise its end, so that widening to float64 can
+ * run in place, front to back, without overtaking unread bytes.
+ */
+export function rawSlot(kernel: WasmKernel, region: Region, dtype: DType, count: number): Uint8Array {
+  const bytes = kernel.bytes(region);
+  return bytes.subarray(bytes.length - count * ITEM_SIZE[dtype]);
+}
+
+/** Widens the raw slot's elements to float64 at the region's start; nothing to do for the kernel's own dtypes. */
+export function widen(kernel: WasmKernel, region: Region, dtype: DType, count: number): void {
+  if (isKernelNative(dtype)) return;
+  const bytes = kernel.bytes(region);
+  // set() between views of one buffer copies its source first, so overlap is safe.
+  float64Reader(rawSlot(kernel, region, dtype, count), dtype).decode(0, count, new Float64Array(bytes.buffer, bytes.byteOffset, count));
 }
 
 /**
@@ -72,7 +85,7 @@ export function reserveChunk(
   label: DType,
   out: FloatDType | undefined,
   count: number,
-): { a: Region; b: Region; z: Region } {
+): Regions {
   const zBytes = out === undefined ? 0 : count * (out === 'float32' ? 4 : 8);
   return kernel.reserve(stagedBytes(input, count), stagedBytes(label, count), zBytes);
 }
@@ -92,7 +105,9 @@ export function chunkLoss(
 ): void {
   const { kernel } = scratch;
   const regions = reserveChunk(kernel, input.dtype, label.dtype, out?.dtype, count);
-  stage(kernel, regions.a, input, count);
-  stage(kernel, regions.b, label, count);
+  rawSlot(kernel, regions.a, input.dtype, count).set(input.bytes.subarray(0, count * ITEM_SIZE[input.dtype]));
+  rawSlot(kernel, regions.b, label.dtype, count).set(label.bytes.subarray(0, count * ITEM_SIZE[label.dtype]));
+  widen(kernel, regions.a, input.dtype, count);
+  widen(kernel, regions.b, label.dtype, count);
   stagedChunkLoss(kernel, { input: input.dtype, label: label.dtype }, count, params, out, sums, regions.z);
 }

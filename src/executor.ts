@@ -1,4 +1,5 @@
-import { runLossTask, TaskState, type LossResult, type LossTask } from './loss-task.js';
+import { newScratch } from './chunk-loss.js';
+import { runLossTask, type LossResult, type LossTask } from './loss-task.js';
 import { WorkerPool } from './pool.js';
 import { LOSS_WORKER } from './worker-script.js';
 
@@ -12,12 +13,12 @@ export interface LossExecutor {
 
 /** For inputs of one chunk, or --threads 1: starting a worker would cost more than it saves. */
 export function inlineExecutor(): LossExecutor {
-  const state = new TaskState();
+  const scratch = newScratch();
   return {
     parallelism: 1,
     run: (task) => {
       try {
-        return Promise.resolve(runLossTask(task, state).result);
+        return Promise.resolve(runLossTask(task, scratch).result);
       } catch (err) {
         return Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }

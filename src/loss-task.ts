@@ -1,7 +1,7 @@
 import { readSync } from 'node:fs';
 import { needsSwap, swapInPlace } from './byte-order.js';
-import { blockCount, isKernelNative, newScratch, reserveChunk, stage, stagedChunkLoss, type Scratch } from './chunk-loss.js';
-import type { Region } from './wasm-kernel.js';
+import { blockCount, rawSlot, reserveChunk, stagedChunkLoss, widen, type Scratch } from './chunk-loss.js';
+import type { Region, WasmKernel } from './wasm-kernel.js';
 import { ITEM_SIZE } from './dtype.js';
 import { fromSystemError, SmoothL1Error } from './errors.js';
 import type { LossParams } from './kernel.js';
@@ -29,17 +29,6 @@ export interface LossResult {
   /** Compensated sum of each block of the chunk, in block order. */
   readonly sums: Float64Array;
   readonly output: ArrayBuffer | null;
-}
-
-/** A thread's reusable memory: read buffers grow to the largest chunk once, then stay. */
-export class TaskState {
-  readonly scratch: Scratch = newScratch();
-  readonly #buffers: [Uint8Array, Uint8Array] = [new Uint8Array(0), new Uint8Array(0)];
-
-  buffer(slot: 0 | 1, byteLength: number): Uint8Array {
-    if (this.#buffers[slot].length < byteLength) this.#buffers[slot] = new Uint8Array(byteLength);
-    return this.#buffers[slot].subarray(0, byteLength);
-  }
 }
 
 function readRange(file: string, fd: number, position: number, into: Uint8Array): void {
@@ -78,28 +67,25 @@ export function loadChunk(ref: ChunkRef, into: (byteLength: number) => Uint8Arra
 }
 
 /**
- * Puts one tensor's chunk into a kernel region. A float32/float64 range is
- * read from the file straight into the kernel's memory; anything else is
- * loaded, then copied or widened.
+ * Puts one tensor's chunk into a kernel region, in platform byte order and
+ * widened as the kernel needs. A file range is read straight into the
+ * kernel's memory; bytes from a stream are copied there.
  */
-function fillRegion(state: TaskState, slot: 0 | 1, region: Region, ref: ChunkRef, count: number): void {
-  const { kernel } = state.scratch;
+function fillRegion(kernel: WasmKernel, region: Region, ref: ChunkRef, count: number): void {
+  const itemSize = ITEM_SIZE[ref.dtype];
+  const slot = rawSlot(kernel, region, ref.dtype, count);
   const { chunk } = ref;
-  if (isKernelNative(ref.dtype) && chunk.kind === 'range') {
-    const bytes = kernel.bytes(region);
-    readRange(ref.file, chunk.fd, chunk.position, bytes);
-    if (needsSwap(ref.byteOrder, ITEM_SIZE[ref.dtype])) swapInPlace(bytes, ITEM_SIZE[ref.dtype]);
-    return;
-  }
-  const bytes = loadChunk(ref, (n) => state.buffer(slot, n));
-  stage(kernel, region, { bytes, dtype: ref.dtype }, count);
+  if (chunk.kind === 'range') readRange(ref.file, chunk.fd, chunk.position, slot);
+  else slot.set(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  // Byte order is settled once, here, on bytes this thread owns.
+  if (needsSwap(ref.byteOrder, itemSize)) swapInPlace(slot, itemSize);
+  widen(kernel, region, ref.dtype, count);
 }
 
-export function runLossTask(task: LossTask, state: TaskState): { result: LossResult; transfer: ArrayBuffer[] } {
-  const { kernel } = state.scratch;
+export function runLossTask(task: LossTask, { kernel }: Scratch): { result: LossResult; transfer: ArrayBuffer[] } {
   const regions = reserveChunk(kernel, task.input.dtype, task.label.dtype, task.output?.dtype, task.count);
-  fillRegion(state, 0, regions.a, task.input, task.count);
-  fillRegion(state, 1, regions.b, task.label, task.count);
+  fillRegion(kernel, regions.a, task.input, task.count);
+  fillRegion(kernel, regions.b, task.label, task.count);
   const sums = new Float64Array(blockCount(task.count));
   const out =
     task.output === null

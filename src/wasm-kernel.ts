@@ -1,17 +1,18 @@
 import { KERNEL_WASM_BASE64 } from './wasm/kernel-bytes.js';
+import { HALF_TO_FLOAT64 } from './float16.js';
 import { finishLanes, LANES, type LossParams } from './kernel.js';
 
-/** What the kernel reads and writes per element, as the .wat encodes it. */
-export type KernelInput = 'float32' | 'float64';
+/** How the kernel finds an input stored, as the .wat encodes it; any other dtype is widened to float64 first. */
+export type KernelInput = 'float16' | 'float32' | 'float64';
 export type KernelOutput = 'none' | 'float32' | 'float64';
 
 interface KernelExports {
   readonly memory: WebAssembly.Memory;
   lossGroups(
     a: number,
-    aF32: number,
+    aKind: number,
     b: number,
-    bF32: number,
+    bKind: number,
     groups: number,
     delta: number,
     huber: number,
@@ -23,15 +24,16 @@ interface KernelExports {
 
 const PAGE = 65536;
 const STATE = 0;
-/** Zero-padded copies of a block's last partial group of elements, and its losses. */
+/** Float64 copies of a block's last partial group of elements, zero-padded, and their losses. */
 const TAIL_A = 128;
 const TAIL_B = TAIL_A + LANES * 8;
 const TAIL_Z = TAIL_B + LANES * 8;
 /** Chunk regions start after the first page, which holds the state and tails. */
 const REGIONS = PAGE;
 
-const ITEM: Readonly<Record<KernelInput | KernelOutput, number>> = { none: 0, float32: 4, float64: 8 };
+const INPUT_KIND: Readonly<Record<KernelInput, number>> = { float64: 0, float32: 1, float16: 2 };
 const Z_KIND: Readonly<Record<KernelOutput, number>> = { none: 0, float32: 1, float64: 2 };
+const ITEM: Readonly<Record<KernelInput | KernelOutput, number>> = { none: 0, float16: 2, float32: 4, float64: 8 };
 
 function isKernelExports(x: WebAssembly.Exports): x is WebAssembly.Exports & KernelExports {
   return x['memory'] instanceof WebAssembly.Memory && typeof x['lossGroups'] === 'function';
@@ -45,6 +47,20 @@ export interface Region {
   readonly byteLength: number;
 }
 
+export interface Regions {
+  readonly a: Region;
+  readonly b: Region;
+  readonly z: Region;
+}
+
+/** Elements [at, at + n) of a region as float64 values, for the tail of a block. */
+function tailValues(buffer: ArrayBuffer, region: Region, type: KernelInput, at: number, n: number): ArrayLike<number> {
+  const offset = region.offset + at * ITEM[type];
+  if (type === 'float64') return new Float64Array(buffer, offset, n);
+  if (type === 'float32') return new Float32Array(buffer, offset, n);
+  return Array.from(new Uint16Array(buffer, offset, n), (h) => HALF_TO_FLOAT64[h]!);
+}
+
 /**
  * One instance of the WebAssembly kernel and its memory. Chunks are read
  * straight into its memory (regions a, b, z), so inputs cross no extra copy.
@@ -52,7 +68,7 @@ export interface Region {
  */
 export class WasmKernel {
   readonly #exports: KernelExports;
-  #regions: { a: Region; b: Region; z: Region } = {
+  #regions: Regions = {
     a: { offset: REGIONS, byteLength: 0 },
     b: { offset: REGIONS, byteLength: 0 },
     z: { offset: REGIONS, byteLength: 0 },
@@ -66,7 +82,7 @@ export class WasmKernel {
   }
 
   /** Lays out regions of at least these sizes, growing memory when needed (never shrinking). */
-  reserve(aBytes: number, bBytes: number, zBytes: number): { a: Region; b: Region; z: Region } {
+  reserve(aBytes: number, bBytes: number, zBytes: number): Regions {
     const a = { offset: REGIONS, byteLength: aBytes };
     const b = { offset: align16(a.offset + aBytes), byteLength: bBytes };
     const z = { offset: align16(b.offset + bBytes), byteLength: zBytes };
@@ -91,15 +107,13 @@ export class WasmKernel {
     const { memory, lossGroups } = this.#exports;
     new Float64Array(memory.buffer, STATE, 2 * LANES).fill(0);
     const full = Math.floor(n / LANES);
-    const aF32 = aType === 'float32' ? 1 : 0;
-    const bF32 = bType === 'float32' ? 1 : 0;
     const huber = params.huber ? 1 : 0;
     const { a, b, z } = this.#regions;
     lossGroups(
       a.offset + at * ITEM[aType],
-      aF32,
+      INPUT_KIND[aType],
       b.offset + at * ITEM[bType],
-      bF32,
+      INPUT_KIND[bType],
       full,
       params.delta,
       huber,
@@ -110,22 +124,16 @@ export class WasmKernel {
     const done = full * LANES;
     if (done < n) {
       // The last partial group, padded with zeros: a zero pair has loss 0, which leaves every lane as it was.
-      const tailA = new Float64Array(memory.buffer, TAIL_A, LANES).fill(0);
-      const tailB = new Float64Array(memory.buffer, TAIL_B, LANES).fill(0);
-      const itemA = ITEM[aType];
-      const itemB = ITEM[bType];
-      tailA.set(typedView(memory.buffer, a.offset + (at + done) * itemA, n - done, aType));
-      tailB.set(typedView(memory.buffer, b.offset + (at + done) * itemB, n - done, bType));
-      lossGroups(TAIL_A, 0, TAIL_B, 0, 1, params.delta, huber, TAIL_Z, Z_KIND['float64'], STATE);
+      const { buffer } = memory;
+      new Float64Array(buffer, TAIL_A, LANES).fill(0).set(tailValues(buffer, a, aType, at + done, n - done));
+      new Float64Array(buffer, TAIL_B, LANES).fill(0).set(tailValues(buffer, b, bType, at + done, n - done));
+      lossGroups(TAIL_A, INPUT_KIND.float64, TAIL_B, INPUT_KIND.float64, 1, params.delta, huber, TAIL_Z, Z_KIND.float64, STATE);
       if (out !== 'none') {
-        const losses = new Float64Array(memory.buffer, TAIL_Z, n - done);
-        typedView(memory.buffer, z.offset + (at + done) * ITEM[out], n - done, out).set(losses);
+        const losses = new Float64Array(buffer, TAIL_Z, n - done);
+        const offset = z.offset + (at + done) * ITEM[out];
+        (out === 'float32' ? new Float32Array(buffer, offset, n - done) : new Float64Array(buffer, offset, n - done)).set(losses);
       }
     }
     return finishLanes(new Float64Array(memory.buffer, STATE, 2 * LANES));
   }
-}
-
-function typedView(buffer: ArrayBuffer, offset: number, n: number, type: KernelInput): Float32Array | Float64Array {
-  return type === 'float32' ? new Float32Array(buffer, offset, n) : new Float64Array(buffer, offset, n);
 }

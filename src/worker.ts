@@ -1,8 +1,9 @@
 import { parentPort } from 'node:worker_threads';
-import { runLossTask, TaskState, type LossResult, type LossTask } from './loss-task.js';
+import { newScratch } from './chunk-loss.js';
+import { runLossTask, type LossResult, type LossTask } from './loss-task.js';
 import { toErrorPayload, type ResponseMessage, type TaskMessage } from './pool.js';
 
-const state = new TaskState();
+const scratch = newScratch();
 const port = parentPort;
 
 // A worker never throws across threads: every task gets an answer, result or error.
@@ -10,7 +11,7 @@ port?.on('message', (msg: TaskMessage<LossTask>) => {
   let response: ResponseMessage<LossResult>;
   let transfer: ArrayBuffer[] = [];
   try {
-    const done = runLossTask(msg.task, state);
+    const done = runLossTask(msg.task, scratch);
     response = { taskId: msg.taskId, result: done.result, error: null };
     transfer = done.transfer;
   } catch (err) {

@@ -1,10 +1,12 @@
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
+import { float64ToHalfBits, roundToHalf } from '../src/float16.js';
 import { blockLoss } from '../src/kernel.js';
 import { WasmKernel, type KernelInput, type KernelOutput } from '../src/wasm-kernel.js';
 
 // The WebAssembly kernel is what runs; src/kernel.ts is its specification in
-// plain JavaScript. They must agree to the bit, for every input type, every
+// plain JavaScript. They must agree to the bit, for every stored type (float16
+// is widened inside the kernel), every
 // length (full groups and a tail), both loss variants, and odd values.
 
 const kernel = new WasmKernel();
@@ -17,25 +19,27 @@ const valueArb = fc.oneof(
 const caseArb = fc.record({
   a: fc.array(valueArb, { minLength: 0, maxLength: 300 }),
   bShift: fc.array(valueArb, { minLength: 300, maxLength: 300 }),
-  aType: fc.constantFrom<KernelInput>('float32', 'float64'),
-  bType: fc.constantFrom<KernelInput>('float32', 'float64'),
+  aType: fc.constantFrom<KernelInput>('float16', 'float32', 'float64'),
+  bType: fc.constantFrom<KernelInput>('float16', 'float32', 'float64'),
   out: fc.constantFrom<KernelOutput>('none', 'float32', 'float64'),
   delta: fc.constantFrom(1, 0.5, 2, 1e-3, 1e6),
   huber: fc.boolean(),
   at: fc.integer({ min: 0, max: 9 }),
 });
 
-/** Values as the kernel sees them: rounded to float32 when that is the input type. */
+/** Values as the kernel sees them: rounded to the input type. */
 const asType = (xs: readonly number[], type: KernelInput): Float64Array =>
-  Float64Array.from(type === 'float32' ? Float32Array.from(xs) : xs);
+  Float64Array.from(xs, (x) => (type === 'float32' ? Math.fround(x) : type === 'float16' ? roundToHalf(x) : x));
 
 testProp('the WebAssembly kernel equals its JavaScript specification bit for bit', [caseArb], (t, c) => {
   const n = c.a.length;
   const at = c.at;
   const regions = kernel.reserve((at + n) * 8, (at + n) * 8, (at + n) * 8);
   const put = (bytes: Uint8Array, xs: readonly number[], type: KernelInput): void => {
-    const view = type === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, at + n) : new Float64Array(bytes.buffer, bytes.byteOffset, at + n);
-    view.set(xs, at);
+    const { buffer, byteOffset } = bytes;
+    if (type === 'float16') new Uint16Array(buffer, byteOffset, at + n).set(xs.map(float64ToHalfBits), at);
+    else if (type === 'float32') new Float32Array(buffer, byteOffset, at + n).set(xs, at);
+    else new Float64Array(buffer, byteOffset, at + n).set(xs, at);
   };
   const b = c.bShift.slice(0, n);
   put(kernel.bytes(regions.a), c.a, c.aType);
@@ -63,4 +67,26 @@ test('memory grows to fit a large chunk and keeps earlier results right', (t) =>
   new Float32Array(k.bytes(regions.b).buffer, regions.b.offset, n).fill(1);
   // d = 2 > delta = 1: each element's loss is 1*(2 - 0.5) = 1.5.
   t.is(k.blockLoss(n - 4096, 4096, 'float32', 'float32', { delta: 1, huber: true }, 'none'), 1.5 * 4096);
+});
+
+test('every float16 bit pattern is widened exactly inside the kernel', (t) => {
+  const k = new WasmKernel();
+  const n = 65536;
+  const regions = k.reserve(n * 2, n * 8, n * 8);
+  new Uint16Array(k.bytes(regions.a).buffer, regions.a.offset, n).set(Array.from({ length: n }, (_, bits) => bits));
+  new Float64Array(k.bytes(regions.b).buffer, regions.b.offset, n).fill(0.25);
+  const params = { delta: 1, huber: true };
+  for (let at = 0; at < n; at += 4096) k.blockLoss(at, 4096, 'float16', 'float64', params, 'float64');
+  const got = new Float64Array(k.bytes(regions.z).buffer, regions.z.offset, n);
+  // Decoded longhand here, independently of src/float16.ts.
+  const half = (h: number): number => {
+    const e = (h >> 10) & 31;
+    const m = h & 1023;
+    const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m === 0 ? Infinity : NaN) : (1 + m / 1024) * 2 ** (e - 15);
+    return h & 0x8000 ? -v : v;
+  };
+  const want = new Float64Array(n);
+  blockLoss(Float64Array.from({ length: n }, (_, h) => half(h)), 0, new Float64Array(n).fill(0.25), 0, n, params, want, 0);
+  const bad = Array.from(got).findIndex((z, i) => !Object.is(z, want[i]));
+  t.is(bad, -1, `bits 0x${bad.toString(16)}: ${got[bad]} vs ${want[bad]}`);
 });
