@@ -24,9 +24,11 @@ function parseReduction(text: string): Reduction {
   return found;
 }
 
+/** A decimal number as Python's float() reads it, surrounding blanks allowed; no hex, no empty text. */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+
 function parseDelta(text: string): number {
-  // Number('') is 0 and Number(' 1') is 1: demand something that looks like a number.
-  const value = /^\s*$/.test(text) ? NaN : Number(text.trim().toLowerCase() === 'nan' ? NaN : text);
+  const value = DECIMAL.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(value)) throw usage(`--delta must be a finite number > 0, got '${text}'`);
   if (value <= 0) throw usage(`--delta must be > 0, got '${text}'`);
   return value;
@@ -59,7 +61,7 @@ export function parseOptions(raw: RawOptions, defaults: LossOptions): LossOption
 /** --fail-above: the largest loss that passes a CI gate; undefined when not gating. */
 export function parseFailAbove(raw: RawOptions): number | undefined {
   if (raw.failAbove === undefined) return undefined;
-  const value = /^\s*$/.test(raw.failAbove) ? NaN : Number(raw.failAbove);
+  const value = DECIMAL.test(raw.failAbove) ? Number(raw.failAbove) : NaN;
   if (!Number.isFinite(value)) throw usage(`--fail-above must be a finite number, got '${raw.failAbove}'`);
   if (raw.reduction === 'none') throw usage('--fail-above needs a scalar loss: use --reduction mean or sum');
   return value;

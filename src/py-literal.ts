@@ -34,7 +34,7 @@ class Parser {
     this.skipSpace();
     const ch = this.text[this.at];
     if (ch === '{') return this.dict();
-    if (ch === '(') return this.sequence('(', ')');
+    if (ch === '(') return this.parenthesised();
     if (ch === '[') return this.sequence('[', ']');
     if (ch === "'" || ch === '"') return this.string();
     const word = /^(?:[-+]?\d+L?|True|False|None)/.exec(this.text.slice(this.at, this.at + 40));
@@ -72,14 +72,15 @@ class Parser {
 
   private dict(): PyDict {
     this.expect('{');
-    const out: Record<string, PyValue> = {};
+    const entries: [string, PyValue][] = [];
     for (let first = true; !this.closes('}', first); first = false) {
       const key = this.value();
       if (typeof key !== 'string') throw new PyLiteralError('dict keys must be strings');
       this.expect(':');
-      out[key] = this.value();
+      entries.push([key, this.value()]);
     }
-    return out;
+    // fromEntries defines own properties: a '__proto__' key stays a key, as in Python.
+    return Object.fromEntries(entries);
   }
 
   private sequence(open: string, close: string): PyValue[] {
@@ -87,6 +88,14 @@ class Parser {
     const out: PyValue[] = [];
     for (let first = true; !this.closes(close, first); first = false) out.push(this.value());
     return out;
+  }
+
+  /** A tuple, or (as in Python) a parenthesised single value when it has no trailing comma. */
+  private parenthesised(): PyValue {
+    const start = this.at;
+    const items = this.sequence('(', ')');
+    const trailingComma = /,\s*\)$/.test(this.text.slice(start, this.at));
+    return items.length === 1 && !trailingComma ? items[0]! : items;
   }
 
   private string(): string {

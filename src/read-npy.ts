@@ -26,11 +26,13 @@ export function npyHeaderEnd(file: string, prefix: Uint8Array): number | undefin
   if (prefix.length < 12) return undefined;
   const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   const major = view.getUint8(6);
+  const minor = view.getUint8(7);
+  if (minor !== 0 || major < 1 || major > 3) throw new SmoothL1Error(file, `unsupported .npy format version ${major}.${minor}`);
   // Version 1.0 has a 2-byte header length; 2.0 and 3.0 a 4-byte one (NEP 1, "Format Version 2.0").
-  if (major === 1) return 10 + view.getUint16(8, true);
-  if (major === 2 || major === 3) return 12 + view.getUint32(8, true);
-  throw new SmoothL1Error(file, `unsupported .npy format version ${major}.${view.getUint8(7)}`);
+  return major === 1 ? 10 + view.getUint16(8, true) : 12 + view.getUint32(8, true);
 }
+
+const HEADER_KEYS: readonly string[] = ['descr', 'fortran_order', 'shape'];
 
 /** Parses the preamble and header dict of an .npy whose first bytes (at least npyHeaderEnd) are `bytes`. */
 export function parseNpyHeader(file: string, bytes: Uint8Array): NpyLayout {
@@ -50,8 +52,12 @@ export function parseNpyHeader(file: string, bytes: Uint8Array): NpyLayout {
   if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) {
     throw new SmoothL1Error(file, 'malformed .npy header: not a dict');
   }
-  const { descr, fortran_order: fortranOrder, shape } = dict;
-  if (descr === undefined) throw new SmoothL1Error(file, "malformed .npy header: no 'descr' key");
+  // NumPy's own reader demands exactly these keys, so we accept no more and no fewer.
+  const missing = HEADER_KEYS.find((k) => !Object.hasOwn(dict, k));
+  if (missing !== undefined) throw new SmoothL1Error(file, `malformed .npy header: no '${missing}' key`);
+  const extra = Object.keys(dict).find((k) => !HEADER_KEYS.includes(k));
+  if (extra !== undefined) throw new SmoothL1Error(file, `malformed .npy header: unexpected key '${extra}'`);
+  const { descr = null, fortran_order: fortranOrder, shape } = dict;
   if (typeof fortranOrder !== 'boolean') throw new SmoothL1Error(file, "malformed .npy header: 'fortran_order' must be True or False");
   const dims = parseShape(file, shape);
   const { dtype, byteOrder } = parseDescr(file, descr);

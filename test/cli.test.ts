@@ -53,7 +53,7 @@ for (const bad of ['0', '-1', '1.5', 'two', '']) {
   });
 }
 
-for (const bad of ['inf', '-inf', 'abc', '']) {
+for (const bad of ['inf', '-inf', 'abc', '', '0x10', '1_0']) {
   test(`--delta '${bad}' is refused`, async (t) => {
     assertFailure(t, await runCli([PRED, TARGET, '--delta', bad]), /--delta must be/);
   });

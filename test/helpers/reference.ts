@@ -122,12 +122,8 @@ export const lossRef = (a: number, b: number, p: { readonly delta: number; reado
 
 // ---------------------------------------------------------------- sums
 
-/**
- * Neumaier's compensated sum in its textbook, branching form (Neumaier 1974).
- * Once the running sum is no longer finite the compensation is meaningless,
- * and the running sum is the answer.
- */
-export function neumaierSum(values: ArrayLike<number>): number {
+/** Neumaier's running sum and compensation, in the textbook branching form (Neumaier 1974), before they are added. */
+export function neumaierParts(values: ArrayLike<number>): { s: number; c: number } {
   let s = 0;
   let c = 0;
   for (let i = 0; i < values.length; i++) {
@@ -137,6 +133,15 @@ export function neumaierSum(values: ArrayLike<number>): number {
     else c += x - t + s;
     s = t;
   }
+  return { s, c };
+}
+
+/**
+ * Neumaier's compensated sum. Once the running sum is no longer finite the
+ * compensation is meaningless, and the running sum is the answer.
+ */
+export function neumaierSum(values: ArrayLike<number>): number {
+  const { s, c } = neumaierParts(values);
   return Number.isFinite(s) ? s + c : s;
 }
 
@@ -178,6 +183,22 @@ export function fsum(values: ArrayLike<number>): number {
     if (y === x - hi) hi = x;
   }
   return hi;
+}
+
+/**
+ * Whether `sum` is as close to the exact sum of the non-negative `terms` as
+ * a compensated sum must be: within u*S + 2*(n*u)^2*S of the exact S,
+ * u = 2^-53 (Higham, Accuracy and Stability of Numerical Algorithms, 2nd
+ * ed., §4.3). That is tighter than one ulp, which a plain float64 sum of a
+ * few hundred terms usually misses. S is held as fsum(terms) plus the
+ * correctly rounded remainder, so the distance is measured from S itself.
+ */
+export function closeToExactSum(sum: number, terms: ArrayLike<number>): boolean {
+  const hi = fsum(terms);
+  const lo = fsum([...Array.from(terms), -hi]);
+  const n = terms.length;
+  // sum - hi is exact (Sterbenz) whenever sum is anywhere near hi.
+  return Math.abs(sum - hi - lo) <= (2 ** -53 + 2 * (n * 2 ** -53) ** 2) * hi + Number.MIN_VALUE;
 }
 
 // ---------------------------------------------------------------- raw tensors
