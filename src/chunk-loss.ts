@@ -1,5 +1,5 @@
 import { ITEM_SIZE } from './dtype.js';
-import { float64Reader, lossWriter } from './decode.js';
+import { encodeHalf, widenToFloat64 } from './decode.js';
 import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
 import { WasmKernel, type KernelInput, type KernelOutput, type Region, type Regions } from './wasm-kernel.js';
 import type { DType, FloatDType } from './tensor.js';
@@ -46,8 +46,7 @@ export function rawSlot(kernel: WasmKernel, region: Region, dtype: DType, count:
 export function widen(kernel: WasmKernel, region: Region, dtype: DType, count: number): void {
   if (isKernelNative(dtype)) return;
   const bytes = kernel.bytes(region);
-  // set() between views of one buffer copies its source first, so overlap is safe.
-  float64Reader(rawSlot(kernel, region, dtype, count), dtype).decode(0, count, new Float64Array(bytes.buffer, bytes.byteOffset, count));
+  widenToFloat64(rawSlot(kernel, region, dtype, count), dtype, count, new Float64Array(bytes.buffer, bytes.byteOffset, count));
 }
 
 /**
@@ -74,7 +73,9 @@ export function stagedChunkLoss(
   }
   if (out === null) return;
   const z = kernel.bytes(zRegion);
-  if (out.dtype === 'float16') lossWriter(out.bytes, 'float16').encode(0, count, new Float64Array(z.buffer, z.byteOffset, count));
+  if (out.dtype === 'float16') {
+    encodeHalf(new Float64Array(z.buffer, z.byteOffset, count), new Uint16Array(out.bytes.buffer, out.bytes.byteOffset, count));
+  }
   else out.bytes.set(z.subarray(0, count * ITEM_SIZE[out.dtype]));
 }
 

@@ -1,16 +1,13 @@
 import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
-import { float64Reader, lossWriter, type Float64Reader } from '../src/decode.js';
+import { encodeHalf, widenToFloat64 } from '../src/decode.js';
 import type { DType } from '../src/tensor.js';
 import {
   DTYPES,
   elementArb,
-  FLOAT_DTYPES,
   isHalfNaN,
   ITEM_BYTES,
   nearestHalfBits,
-  readFloat,
-  roundToFloat32Ref,
   sameValue,
   writeElements,
   type Element,
@@ -25,33 +22,42 @@ function placed(dtype: DType, elements: readonly Element[], pad: number): Uint8A
   return bytes;
 }
 
-/** Elements [start, start+n) through the reader's interface, however it offers them. */
-function readRun(reader: Float64Reader, start: number, n: number): number[] {
-  if (reader.direct !== null) return Array.from(reader.direct.subarray(start, start + n));
+/** The first n elements widened into a fresh array with two sentinels after them. */
+function readRun(bytes: Uint8Array, dtype: DType, n: number): number[] {
   const dst = new Float64Array(n + 2).fill(-1);
-  reader.decode(start, n, dst);
+  widenToFloat64(bytes, dtype, n, dst);
   return Array.from(dst);
 }
 
 for (const dtype of DTYPES) {
   testProp(
-    `float64Reader(${dtype}) gives each element's value as float64, read at any offset`,
-    [fc.array(elementArb(dtype), { minLength: 1, maxLength: 40 }), fc.nat({ max: 3 }), fc.nat(), fc.nat()],
-    (t, elements, pad, s, m) => {
-      const reader = float64Reader(placed(dtype, elements, pad), dtype);
-      t.is(reader.direct !== null, dtype === 'float64', 'only float64 is read in place');
-      const start = s % elements.length;
-      const n = m % (elements.length - start + 1);
-      const got = readRun(reader, start, n);
-      const want = elements.slice(start, start + n).map((e) => e.value);
-      // decode() writes n values from dst[0] and leaves the rest of dst alone.
-      if (reader.direct === null) want.push(-1, -1);
+    `widenToFloat64(${dtype}) gives each element's value as float64, from any aligned offset`,
+    [fc.array(elementArb(dtype), { minLength: 1, maxLength: 40 }), fc.nat({ max: 3 }), fc.nat()],
+    (t, elements, pad, m) => {
+      const n = m % (elements.length + 1);
+      const got = readRun(placed(dtype, elements, pad), dtype, n);
+      // It writes n values from dst[0] and leaves the rest of dst alone.
+      const want = [...elements.slice(0, n).map((e) => e.value), -1, -1];
       t.true(
         got.length === want.length && got.every((v, i) => sameValue(v, want[i]!)),
         `${JSON.stringify(got.map(String))} vs ${JSON.stringify(want.map(String))}`,
       );
     },
     { numRuns: 100 },
+  );
+
+  testProp(
+    `widenToFloat64(${dtype}) works in place, from raw bytes at the end of the float64 array`,
+    [fc.array(elementArb(dtype), { minLength: 0, maxLength: 40 })],
+    (t, elements) => {
+      const n = elements.length;
+      const dst = new Float64Array(n);
+      const raw = new Uint8Array(dst.buffer, 8 * n - n * ITEM_BYTES[dtype]);
+      writeElements(dtype, elements, raw);
+      widenToFloat64(raw, dtype, n, dst);
+      t.true(Array.from(dst).every((v, i) => sameValue(v, elements[i]!.value)));
+    },
+    { numRuns: 50 },
   );
 }
 
@@ -85,7 +91,7 @@ for (const [dtype, edges] of [
 ] as const) {
   test(`${dtype} edge values convert correctly rounded, as Number(BigInt)`, (t) => {
     const elements = edges.map((v) => ({ stored: v, value: Number(v) }));
-    t.deepEqual(readRun(float64Reader(placed(dtype, elements, 1), dtype), 0, elements.length), [...elements.map((e) => e.value), -1, -1]);
+    t.deepEqual(readRun(placed(dtype, elements, 1), dtype, elements.length), [...elements.map((e) => e.value), -1, -1]);
   });
 }
 
@@ -96,7 +102,7 @@ testProp(
     const v = signed ? 2n ** BigInt(e) * (nudge < 0n ? -1n : 1n) + nudge : 2n ** BigInt(e) + nudge;
     const dtype = signed ? 'int64' : 'uint64';
     fc.pre(signed ? v >= -(2n ** 63n) && v < 2n ** 63n : v >= 0n && v < 2n ** 64n);
-    const got = readRun(float64Reader(placed(dtype, [{ stored: v, value: Number(v) }], 0), dtype), 0, 1);
+    const got = readRun(placed(dtype, [{ stored: v, value: Number(v) }], 0), dtype, 1);
     t.is(got[0], Number(v));
   },
   { numRuns: 200 },
@@ -104,53 +110,25 @@ testProp(
 
 test('bool reads as 0 and 1', (t) => {
   const bytes = Uint8Array.of(0, 1, 1, 0);
-  t.deepEqual(readRun(float64Reader(bytes, 'bool'), 0, 4), [0, 1, 1, 0, -1, -1]);
+  t.deepEqual(readRun(bytes, 'bool', 4), [0, 1, 1, 0, -1, -1]);
 });
 
 test('float16 reads subnormals, infinities and NaN', (t) => {
   const bits = Uint16Array.of(0x0001, 0x03ff, 0x7c00, 0xfc00, 0x8000, 0x7e00, 0x3c00);
-  const got = readRun(float64Reader(new Uint8Array(bits.buffer), 'float16'), 0, bits.length);
+  const got = readRun(new Uint8Array(bits.buffer), 'float16', bits.length);
   t.deepEqual(got.slice(0, 5), [2 ** -24, 1023 * 2 ** -24, Infinity, -Infinity, -0]);
   t.true(Number.isNaN(got[5]));
   t.is(got[6], 1);
 });
 
 testProp(
-  'lossWriter encodes float64 losses into each float dtype, rounded once to nearest',
-  [fc.constantFrom(...FLOAT_DTYPES), fc.array(fc.double(), { minLength: 1, maxLength: 40 }), fc.nat(), fc.nat()],
-  (t, dtype, values, s, m) => {
-    const size = ITEM_BYTES[dtype];
-    const backing = new Uint8Array((values.length + 2) * size).fill(0x5a);
-    const bytes = backing.subarray(size, (values.length + 1) * size);
-    const writer = lossWriter(bytes, dtype);
-    const start = s % values.length;
-    const n = m % (values.length - start + 1);
-    const src = Float64Array.from(values.slice(start, start + n));
-    if (writer.direct !== null) writer.direct.set(src, start);
-    else writer.encode(start, n, src);
-    t.is(writer.direct !== null, dtype === 'float64', 'only float64 is written in place');
-    for (let i = 0; i < values.length; i++) {
-      const at = bytes.subarray(i * size, (i + 1) * size);
-      if (i < start || i >= start + n) {
-        t.true(
-          at.every((b) => b === 0x5a),
-          `element ${i} is outside the run and untouched`,
-        );
-        continue;
-      }
-      const x = values[i]!;
-      if (dtype === 'float16') {
-        const bits = new DataView(at.buffer, at.byteOffset).getUint16(0, true);
-        t.true(Number.isNaN(x) ? isHalfNaN(bits) : bits === nearestHalfBits(x), `element ${i}`);
-      } else {
-        const want = dtype === 'float32' ? roundToFloat32Ref(x) : x;
-        t.true(sameValue(readFloat(bytes, dtype, i), want), `element ${i}`);
-      }
-    }
-    t.true(
-      backing.subarray(0, size).every((b) => b === 0x5a) && backing.subarray(backing.length - size).every((b) => b === 0x5a),
-      'nothing written outside the view',
-    );
+  'encodeHalf rounds float64 losses once to the nearest binary16, ties to even',
+  [fc.array(fc.double(), { minLength: 0, maxLength: 40 })],
+  (t, values) => {
+    const dst = new Uint16Array(values.length + 1).fill(0x5a5a);
+    encodeHalf(Float64Array.from(values), dst.subarray(0, values.length));
+    values.forEach((x, i) => t.true(Number.isNaN(x) ? isHalfNaN(dst[i]!) : dst[i] === nearestHalfBits(x), `element ${i}`));
+    t.is(dst[values.length], 0x5a5a, 'nothing written past the output');
   },
   { numRuns: 200 },
 );
