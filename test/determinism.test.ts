@@ -1,14 +1,15 @@
 import { fc, testProp } from '@fast-check/ava';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { resultDType } from '../src/dtype.js';
 import { smoothL1Loss } from '../src/loss.js';
 import { roundToDType } from '../src/reduce.js';
 import { runCli } from './helpers/cli.js';
 import { npyBytes } from './helpers/make-npy.js';
+import { readNpyValues } from './helpers/npy.js';
 import { ALL_DTYPES, accurateSum, randomTensor, referenceLoss } from './helpers/random-tensor.js';
 import { tempDir } from './helpers/tmp.js';
-import { writeFileSync } from 'node:fs';
 
 /** Shapes up to ~3 blocks of 4096 elements, so that chunks of one or a few blocks split them. */
 const shapeArb = fc.oneof(
@@ -42,42 +43,44 @@ function closeTo(actual: number, expected: number, rtol: number): boolean {
   return Math.abs(actual - expected) <= rtol * Math.abs(expected) + 1e-300;
 }
 
+type Case = typeof caseArb extends fc.Arbitrary<infer C> ? C : never;
+
+/** Writes the case's two tensors as .npy files; returns their paths and the values they hold. */
+function writeCase(t: ExecutionContext, c: Case): { input: string; label: string; losses: Float64Array } {
+  const dir = tempDir(t);
+  const count = c.shape.reduce((n, d) => n * d, 1);
+  const a = randomTensor(c.inputType, count, c.seed, c.specials);
+  const b = randomTensor(c.labelType, count, c.seed ^ 0x5bd1e995);
+  const input = join(dir, 'input.npy');
+  const label = join(dir, 'label.npy');
+  writeFileSync(input, npyBytes(c.inputType, c.shape, a.bytes));
+  writeFileSync(label, npyBytes(c.labelType, c.shape, b.bytes));
+  return { input, label, losses: referenceLoss(a.values, b.values, c.delta, c.huber) };
+}
+
 testProp(
   'every thread count and chunk size gives the bit-identical sum, close to a plain reference',
   [caseArb],
   async (t, c) => {
-    const dir = tempDir(t);
-    const count = c.shape.reduce((n, d) => n * d, 1);
-    const a = randomTensor(c.inputType, count, c.seed, c.specials);
-    const b = randomTensor(c.labelType, count, c.seed ^ 0x5bd1e995);
-    const input = join(dir, 'input.npy');
-    const label = join(dir, 'label.npy');
-    writeFileSync(input, npyBytes(c.inputType, c.shape, a.bytes));
-    writeFileSync(label, npyBytes(c.labelType, c.shape, b.bytes));
+    const { input, label, losses } = writeCase(t, c);
     const sums = await Promise.all(
       configs.map(async (cfg) => (await smoothL1Loss(input, label, { ...cfg, reduction: 'sum', delta: c.delta, huber: c.huber })).value),
     );
     const bits = sums.map((s) => Buffer.from(Float64Array.of(s ?? -1).buffer).toString('hex'));
     t.true(bits.every((x) => x === bits[0]), `sums differ across configs: ${sums.join(', ')}`);
     const dtype = resultDType(c.inputType, c.labelType);
-    const expected = roundToDType(accurateSum(referenceLoss(a.values, b.values, c.delta, c.huber)), dtype);
+    const expected = roundToDType(accurateSum(losses), dtype);
     t.true(closeTo(sums[0]!, expected, TOLERANCE[dtype]), `${sums[0]} vs reference ${expected} (${dtype})`);
   },
   { numRuns: 40 },
 );
 
 testProp(
-  "reduction 'none' writes byte-identical files for every thread count and chunk size",
+  "reduction 'none' writes byte-identical files for every thread count and chunk size, each element the reference's",
   [caseArb],
   async (t, c) => {
+    const { input, label, losses } = writeCase(t, c);
     const dir = tempDir(t);
-    const count = c.shape.reduce((n, d) => n * d, 1);
-    const a = randomTensor(c.inputType, count, c.seed, c.specials);
-    const b = randomTensor(c.labelType, count, ~c.seed);
-    const input = join(dir, 'input.npy');
-    const label = join(dir, 'label.npy');
-    writeFileSync(input, npyBytes(c.inputType, c.shape, a.bytes));
-    writeFileSync(label, npyBytes(c.labelType, c.shape, b.bytes));
     const files = await Promise.all(
       configs.map(async (cfg, i) => {
         const output = join(dir, `out${i}.npy`);
@@ -86,6 +89,11 @@ testProp(
       }),
     );
     t.true(files.every((f) => f.equals(files[0]!)));
+    // Each element is computed in float64 and rounded once, so it must equal the rounded reference exactly.
+    const dtype = resultDType(c.inputType, c.labelType);
+    const got = readNpyValues(files[0]!).values;
+    const bad = got.findIndex((z, i) => !Object.is(z, roundToDType(losses[i]!, dtype)) && !(Number.isNaN(z) && Number.isNaN(losses[i])));
+    t.is(bad, -1, `element ${bad}: ${got[bad]} vs ${losses[bad]}`);
   },
   { numRuns: 25 },
 );
@@ -94,12 +102,7 @@ testProp(
   'the CLI prints the same text for --threads 1 and 2 and any chunk size',
   [caseArb.filter((c) => c.shape.reduce((n, d) => n * d, 1) > 0)],
   async (t, c) => {
-    const dir = tempDir(t);
-    const count = c.shape.reduce((n, d) => n * d, 1);
-    const input = join(dir, 'input.npy');
-    const label = join(dir, 'label.npy');
-    writeFileSync(input, npyBytes(c.inputType, c.shape, randomTensor(c.inputType, count, c.seed, c.specials).bytes));
-    writeFileSync(label, npyBytes(c.labelType, c.shape, randomTensor(c.labelType, count, c.seed + 1).bytes));
+    const { input, label } = writeCase(t, c);
     const args = [input, label, '--delta', String(c.delta), ...(c.huber ? [] : ['--no-huber'])];
     const runs = await Promise.all([
       runCli([...args, '--threads', '1']),
