@@ -1,3 +1,4 @@
+import { roundToHalf } from './float16.js';
 import type { DType, FloatDType } from './tensor.js';
 
 export const ITEM_SIZE: Readonly<Record<DType, number>> = {
@@ -43,3 +44,10 @@ const maxFloat = (a: FloatDType, b: FloatDType): FloatDType => (FLOAT_RANK[a] >=
 export const resultDType = (input: DType, label: DType): FloatDType => maxFloat(floatFor(input), floatFor(label));
 
 export const isFloatDType = (d: string): d is FloatDType => (FLOATS as readonly string[]).includes(d);
+
+/** Rounds a float64 to the nearest value of `dtype`, once. */
+export function roundToDType(x: number, dtype: FloatDType): number {
+  if (dtype === 'float64') return x;
+  if (dtype === 'float32') return Math.fround(x);
+  return roundToHalf(x);
+}

@@ -1,4 +1,4 @@
-import { roundToDType } from './reduce.js';
+import { roundToDType } from './dtype.js';
 import type { FloatDType } from './tensor.js';
 
 /**

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { resultDType, ITEM_SIZE } from './dtype.js';
+import { ITEM_SIZE, resultDType, roundToDType } from './dtype.js';
 import { SmoothL1Error } from './errors.js';
 import { inlineExecutor, poolExecutor, type LossExecutor } from './executor.js';
 import { inCOrder, REORDER_LIMIT_BYTES } from './fortran.js';
@@ -7,7 +7,7 @@ import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
 import type { ChunkRef, LossTask } from './loss-task.js';
 import { openTensor, STDIN } from './open-tensor.js';
 import { checkOutputPath, openOutput } from './output.js';
-import { BlockSumFolder, reduceSum, roundToDType, type Reduction } from './reduce.js';
+import { BlockSumFolder, reduceSum, type Reduction } from './reduce.js';
 import { checkPairable, forEachChunkInOrder } from './schedule.js';
 import { elementCount, type FloatDType, type TensorSource, type TensorWriter } from './tensor.js';
 import { npyScalar, openNpyWriter } from './write-npy.js';

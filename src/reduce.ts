@@ -1,6 +1,4 @@
 import { compensated } from './kernel.js';
-import { roundToHalf } from './float16.js';
-import type { FloatDType } from './tensor.js';
 
 export type Reduction = 'none' | 'mean' | 'sum';
 
@@ -30,13 +28,6 @@ export class BlockSumFolder {
   total(): number {
     return compensated(this.#s, this.#c);
   }
-}
-
-/** Rounds a float64 to the nearest value of `dtype`, once. */
-export function roundToDType(x: number, dtype: FloatDType): number {
-  if (dtype === 'float64') return x;
-  if (dtype === 'float32') return Math.fround(x);
-  return roundToHalf(x);
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { resultDType } from '../src/dtype.js';
 import { smoothL1Loss } from '../src/loss.js';
-import { roundToDType } from '../src/reduce.js';
+import { roundToDType } from '../src/dtype.js';
 import { runCli } from './helpers/cli.js';
 import { npyBytes } from './helpers/make-npy.js';
 import { readNpyValues } from './helpers/npy.js';

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
-import { BlockSumFolder, reduceSum, roundToDType } from '../src/reduce.js';
+import { roundToDType } from '../src/dtype.js';
+import { BlockSumFolder, reduceSum } from '../src/reduce.js';
 import { closeToExactSum, FLOAT_DTYPES, fsum, neumaierSum, roundToDTypeRef, sameValue } from './helpers/reference.js';
 
 function foldInPieces(sums: readonly number[], cuts: readonly number[]): number {
