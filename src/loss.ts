@@ -5,12 +5,12 @@ import { inlineExecutor, poolExecutor, type LossExecutor } from './executor.js';
 import { inCOrder, REORDER_LIMIT_BYTES } from './fortran.js';
 import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
 import type { ChunkRef, LossTask } from './loss-task.js';
-import { openTensor, STDIN } from './open-tensor.js';
-import { checkOutputPath, openOutput } from './output.js';
+import { openTensor, STDIN, type OpenedTensor } from './open-tensor.js';
+import { arrowByName, checkOutputPath, openOutput, openTensorWriter, outputFormat } from './output.js';
 import { BlockSumFolder, reduceSum, type Reduction } from './reduce.js';
 import { checkPairable, forEachChunkInOrder } from './schedule.js';
-import { elementCount, type FloatDType, type TensorSource, type TensorWriter } from './tensor.js';
-import { npyScalar, openNpyWriter } from './write-npy.js';
+import { elementCount, type FloatDType, type TensorFormat, type TensorSource, type TensorWriter } from './tensor.js';
+import { npyScalar } from './write-npy.js';
 
 /**
  * 512 Ki elements: 2 MiB per float32 input. Large enough that a task's
@@ -27,8 +27,13 @@ export interface LossOptions {
   readonly threads: number;
   /** Elements per chunk; rounded up to whole blocks. Results do not depend on it. */
   readonly chunkElements: number;
-  /** Where to write the loss as .npy ('-' for stdout); required for reduction 'none'. */
+  /** Where to write the loss ('-' for stdout); required for reduction 'none'. */
   readonly output: string | undefined;
+  /** The output's format; by default from its extension, else the input's (see outputFormat). */
+  readonly format: TensorFormat | undefined;
+  /** The Arrow column of INPUT and LABEL to read; needed when a schema has several fields. */
+  readonly inputColumn: string | undefined;
+  readonly labelColumn: string | undefined;
   /** Largest Fortran-ordered input reordered in memory to pair with a C-ordered one; larger ones are refused. */
   readonly reorderLimitBytes: number;
 }
@@ -40,6 +45,9 @@ export const DEFAULT_OPTIONS: LossOptions = {
   threads: availableParallelism(),
   chunkElements: DEFAULT_CHUNK_ELEMENTS,
   output: undefined,
+  format: undefined,
+  inputColumn: undefined,
+  labelColumn: undefined,
   reorderLimitBytes: REORDER_LIMIT_BYTES,
 };
 
@@ -50,28 +58,68 @@ export interface LossSummary {
   readonly shape: readonly number[];
 }
 
-/** Opens both inputs and makes chunk i of each hold the same logical elements. */
-async function openPair(inputPath: string, labelPath: string, reorderLimit: number): Promise<[TensorSource, TensorSource]> {
-  const input = await openTensor(inputPath);
-  let label: TensorSource;
+/** Opens a tensor, closing `other` if that fails. */
+async function openOrClose(path: string, column: string | undefined, other?: OpenedTensor): Promise<OpenedTensor> {
   try {
-    label = await openTensor(labelPath);
+    return await openTensor(path, { column });
   } catch (err) {
-    await input.close();
-    throw err;
-  }
-  try {
-    checkPairable(input, label);
-    // Never pair by file position across orders: bring the Fortran one into C order.
-    if (input.header.fortranOrder === label.header.fortranOrder) return [input, label];
-    return input.header.fortranOrder
-      ? [await inCOrder(input, reorderLimit), label]
-      : [input, await inCOrder(label, reorderLimit)];
-  } catch (err) {
-    await Promise.all([input.close(), label.close()]);
+    await other?.source.close();
     throw err;
   }
 }
+
+/**
+ * A stream read from stdin learns its row count from the other input; it
+ * checks the count as it reads.
+ */
+async function sized(opened: OpenedTensor, other: TensorSource): Promise<TensorSource> {
+  if (opened.sized) return opened.source;
+  const rows = other.header.shape[0];
+  if (rows === undefined) throw new SmoothL1Error(opened.source.file, 'shapes differ: the other input is 0-d, an Arrow column has rows');
+  return opened.source.withRows(rows);
+}
+
+interface Pair {
+  readonly input: TensorSource;
+  readonly label: TensorSource;
+  readonly inputFormat: TensorFormat;
+}
+
+/**
+ * Opens both inputs and makes chunk i of each hold the same logical
+ * elements. Storage orders must agree, and be C order for Arrow output,
+ * whose rows are C order: a Fortran-ordered input is reordered (in memory,
+ * up to `reorderLimit` bytes) rather than paired by file position.
+ */
+async function openPair(inputPath: string, labelPath: string, opts: LossOptions, arrowOutput: boolean): Promise<Pair> {
+  const a = await openOrClose(inputPath, opts.inputColumn);
+  const b = await openOrClose(labelPath, opts.labelColumn, a);
+  try {
+    // At most one is unsized (only one can be stdin); it takes its rows from the other.
+    let input: TensorSource;
+    let label: TensorSource;
+    if (a.sized) {
+      input = a.source;
+      label = await sized(b, input);
+    } else if (b.sized) {
+      label = b.source;
+      input = await sized(a, label);
+    } else {
+      throw new SmoothL1Error(undefined, 'two streams of unknown length cannot be paired');
+    }
+    checkPairable(input, label);
+    const wantFortran = !arrowOutput && input.header.fortranOrder && label.header.fortranOrder;
+    const order = (s: TensorSource): Promise<TensorSource> =>
+      s.header.fortranOrder === wantFortran ? Promise.resolve(s) : inCOrder(s, opts.reorderLimitBytes);
+    return { input: await order(input), label: await order(label), inputFormat: a.format };
+  } catch (err) {
+    await Promise.all([a.source.close(), b.source.close()]);
+    throw err;
+  }
+}
+
+const scalarAsArrow = (output: string | undefined): SmoothL1Error =>
+  new SmoothL1Error(output, 'a mean or sum is a 0-d scalar, which Arrow output cannot hold; write it as .npy or use --reduction none');
 
 const wholeBlocks = (n: number): number => Math.max(1, Math.ceil(n / BLOCK_ELEMENTS)) * BLOCK_ELEMENTS;
 
@@ -85,8 +133,8 @@ const chunkRef = (source: TensorSource, chunk: ChunkRef['chunk']): ChunkRef => (
 /**
  * Smooth-L1 (Huber) loss between two tensor files, as Paddle's
  * SmoothL1Loss(reduction, delta) computes it, streamed chunk by chunk.
- * With `output`, also writes the loss (the tensor for 'none', a 0-d array
- * otherwise) as .npy, atomically.
+ * With `output`, also writes the loss atomically: the tensor for 'none' (as
+ * .npy or Arrow), a 0-d .npy otherwise.
  */
 export async function smoothL1Loss(inputPath: string, labelPath: string, options: Partial<LossOptions> = {}): Promise<LossSummary> {
   const opts: LossOptions = { ...DEFAULT_OPTIONS, ...options };
@@ -95,7 +143,9 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   if (inputPath === STDIN && labelPath === STDIN) throw new SmoothL1Error(undefined, "at most one of INPUT and LABEL can be '-' (stdin)");
   if (opts.output !== undefined) await checkOutputPath(opts.output, [inputPath, labelPath]);
 
-  const [input, label] = await openPair(inputPath, labelPath, opts.reorderLimitBytes);
+  const arrowOutput = (opts.format !== undefined && opts.format !== 'npy') || arrowByName(opts.output);
+  if (opts.reduction !== 'none' && arrowOutput) throw scalarAsArrow(opts.output);
+  const { input, label, inputFormat } = await openPair(inputPath, labelPath, opts, arrowOutput);
   const { shape, fortranOrder } = input.header;
   const dtype = resultDType(input.header.dtype, label.header.dtype);
   const count = elementCount(shape);
@@ -104,7 +154,7 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   const executor: LossExecutor = opts.threads <= 1 || chunks <= 1 ? inlineExecutor() : poolExecutor(Math.min(opts.threads, chunks));
   const writer: TensorWriter | undefined =
     opts.reduction === 'none' && opts.output !== undefined
-      ? await openNpyWriter(await openOutput(opts.output), dtype, shape, fortranOrder)
+      ? await openTensorWriter(outputFormat(opts.output, opts.format, inputFormat), await openOutput(opts.output), dtype, shape, fortranOrder)
       : undefined;
   const params: LossParams = { delta: opts.delta, huber: opts.huber };
   const folder = new BlockSumFolder();

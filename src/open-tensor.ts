@@ -1,8 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import { fromSystemError, SmoothL1Error } from './errors.js';
+import { arrowFormat, openArrowFile, openArrowStream, type UnsizedTensorSource } from './read-arrow.js';
 import { checkDataLength, hasNpyMagic, npyFileSource, npyHeaderEnd, npyStreamSource, parseNpyHeader } from './read-npy.js';
 import { StreamReader } from './stream-reader.js';
-import type { TensorSource } from './tensor.js';
+import type { TensorFormat, TensorSource } from './tensor.js';
 
 /** The path that means standard input. */
 export const STDIN = '-';
@@ -13,6 +14,25 @@ export const STDIN_NAME = '<stdin>';
 const PREFIX_BYTES = 4096;
 /** Enough to tell the formats apart. */
 const MAGIC_BYTES = 12;
+
+export interface OpenOptions {
+  /** The Arrow column to read; refused for .npy, which has none. */
+  readonly column?: string | undefined;
+}
+
+/**
+ * An opened tensor. A stream on stdin may not know its length until it
+ * ends: it is unsized, and learns its row count from the other input.
+ */
+export type OpenedTensor =
+  | { readonly format: TensorFormat; readonly sized: true; readonly source: TensorSource }
+  | { readonly format: TensorFormat; readonly sized: false; readonly source: UnsizedTensorSource };
+
+const unrecognised = (file: string): SmoothL1Error =>
+  new SmoothL1Error(file, 'not a tensor file: neither .npy nor Arrow IPC (unrecognised magic bytes)');
+
+const npyHasNoColumns = (file: string, column: string): SmoothL1Error =>
+  new SmoothL1Error(file, `is an .npy file, which has no columns; '${column}' applies to Arrow input only`);
 
 /** Reads up to `length` bytes from the start of the file. */
 async function readPrefix(handle: fsp.FileHandle, length: number): Promise<Uint8Array> {
@@ -26,22 +46,29 @@ async function readPrefix(handle: fsp.FileHandle, length: number): Promise<Uint8
   return bytes.subarray(0, filled);
 }
 
-const notATensor = (file: string): SmoothL1Error => new SmoothL1Error(file, 'not an .npy file (unrecognised magic bytes)');
+async function openNpyFile(file: string, handle: fsp.FileHandle, size: number, prefix: Uint8Array): Promise<TensorSource> {
+  const end = npyHeaderEnd(file, prefix);
+  const header = end !== undefined && end > prefix.length && end <= size ? await readPrefix(handle, end) : prefix;
+  const layout = parseNpyHeader(file, header);
+  checkDataLength(layout, size);
+  return npyFileSource(layout, handle);
+}
 
-async function openFile(file: string): Promise<TensorSource> {
+async function openFile(file: string, options: OpenOptions): Promise<OpenedTensor> {
   let handle: fsp.FileHandle | undefined;
   try {
     handle = await fsp.open(file, 'r');
     const stat = await handle.stat();
     if (stat.isDirectory()) throw new SmoothL1Error(file, 'is a directory, not a file');
     if (stat.size === 0) throw new SmoothL1Error(file, 'empty file (0 bytes), not a tensor');
-    let prefix = await readPrefix(handle, Math.min(PREFIX_BYTES, stat.size));
-    if (!hasNpyMagic(prefix)) throw notATensor(file);
-    const end = npyHeaderEnd(file, prefix);
-    if (end !== undefined && end > prefix.length && end <= stat.size) prefix = await readPrefix(handle, end);
-    const layout = parseNpyHeader(file, prefix);
-    checkDataLength(layout, stat.size);
-    return npyFileSource(layout, handle);
+    const prefix = await readPrefix(handle, Math.min(PREFIX_BYTES, stat.size));
+    if (hasNpyMagic(prefix)) {
+      if (options.column !== undefined) throw npyHasNoColumns(file, options.column);
+      return { format: 'npy', sized: true, source: await openNpyFile(file, handle, stat.size, prefix) };
+    }
+    const arrow = arrowFormat(prefix);
+    if (arrow === undefined) throw unrecognised(file);
+    return { format: arrow === 'file' ? 'arrow' : 'arrows', sized: true, source: await openArrowFile(file, handle, options) };
   } catch (err) {
     await handle?.close();
     throw fromSystemError(file, err);
@@ -49,26 +76,38 @@ async function openFile(file: string): Promise<TensorSource> {
 }
 
 /** Appends `more` to `bytes`. */
-const concat = (bytes: Uint8Array, more: Uint8Array): Uint8Array => {
+function concat(bytes: Uint8Array, more: Uint8Array): Uint8Array {
   const out = new Uint8Array(bytes.length + more.length);
   out.set(bytes);
   out.set(more, bytes.length);
   return out;
-};
+}
 
-async function openStdin(): Promise<TensorSource> {
+async function openStdin(options: OpenOptions): Promise<OpenedTensor> {
   const file = STDIN_NAME;
   const reader = new StreamReader(process.stdin);
   let prefix: Uint8Array = await reader.read(MAGIC_BYTES);
   if (prefix.length === 0) throw new SmoothL1Error(file, 'empty input (0 bytes), not a tensor');
-  if (!hasNpyMagic(prefix)) throw notATensor(file);
-  const end = npyHeaderEnd(file, prefix);
-  if (end !== undefined && end > prefix.length) prefix = concat(prefix, await reader.read(end - prefix.length));
-  return npyStreamSource(parseNpyHeader(file, prefix), reader);
+  if (hasNpyMagic(prefix)) {
+    if (options.column !== undefined) throw npyHasNoColumns(file, options.column);
+    const end = npyHeaderEnd(file, prefix);
+    if (end !== undefined && end > prefix.length) prefix = concat(prefix, await reader.read(end - prefix.length));
+    return { format: 'npy', sized: true, source: npyStreamSource(parseNpyHeader(file, prefix), reader) };
+  }
+  const arrow = arrowFormat(prefix);
+  if (arrow === undefined) throw unrecognised(file);
+  // The bytes read to tell the format go back in front of the rest.
+  const rest = reader.rest();
+  async function* whole(): AsyncGenerator<Uint8Array> {
+    yield prefix;
+    yield* rest;
+  }
+  return { format: 'arrows', sized: false, source: await openArrowStream(file, whole(), options) };
 }
 
 /**
  * Opens a tensor file, or standard input for '-', telling its format by its
  * first bytes, never by its name. A file stays open until the source is closed.
  */
-export const openTensor = (file: string): Promise<TensorSource> => (file === STDIN ? openStdin() : openFile(file));
+export const openTensor = (file: string, options: OpenOptions = {}): Promise<OpenedTensor> =>
+  file === STDIN ? openStdin(options) : openFile(file, options);

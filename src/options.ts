@@ -1,6 +1,7 @@
 import { SmoothL1Error } from './errors.js';
 import type { LossOptions } from './loss.js';
 import type { Reduction } from './reduce.js';
+import type { TensorFormat } from './tensor.js';
 
 /** Flag values as commander hands them over, before any meaning is given to them. */
 export interface RawOptions {
@@ -10,6 +11,9 @@ export interface RawOptions {
   readonly output?: string | undefined;
   readonly threads?: string | undefined;
   readonly failAbove?: string | undefined;
+  readonly format?: string | undefined;
+  readonly inputColumn?: string | undefined;
+  readonly labelColumn?: string | undefined;
   /** SMOOTHL1_CHUNK_ELEMENTS: a hidden knob for tests that vary the chunk size. */
   readonly chunkElements?: string | undefined;
 }
@@ -34,6 +38,14 @@ function parseDelta(text: string): number {
   return value;
 }
 
+const FORMATS: readonly TensorFormat[] = ['npy', 'arrow', 'arrows'];
+
+function parseFormat(text: string): TensorFormat {
+  const found = FORMATS.find((f) => f === text);
+  if (found === undefined) throw usage(`--format must be npy, arrow or arrows, got '${text}'`);
+  return found;
+}
+
 function parsePositiveInt(flag: string, text: string): number {
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value) || value < 1) throw usage(`${flag} must be a positive integer, got '${text}'`);
@@ -55,6 +67,9 @@ export function parseOptions(raw: RawOptions, defaults: LossOptions): LossOption
     chunkElements:
       raw.chunkElements === undefined ? defaults.chunkElements : parsePositiveInt('SMOOTHL1_CHUNK_ELEMENTS', raw.chunkElements),
     reorderLimitBytes: defaults.reorderLimitBytes,
+    format: raw.format === undefined ? undefined : parseFormat(raw.format),
+    inputColumn: raw.inputColumn,
+    labelColumn: raw.labelColumn,
   };
 }
 

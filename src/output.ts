@@ -1,8 +1,11 @@
 import { promises as fsp } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, extname } from 'node:path';
 import { openAtomicFile } from './atomic-file.js';
 import { fromSystemError, SmoothL1Error } from './errors.js';
 import { stdoutSink, type ByteSink } from './sink.js';
+import type { FloatDType, TensorFormat, TensorWriter } from './tensor.js';
+import { openArrowWriter } from './write-arrow.js';
+import { openNpyWriter } from './write-npy.js';
 
 /** The path that means standard output. */
 export const STDOUT = '-';
@@ -39,3 +42,39 @@ export async function checkOutputPath(target: string, inputs: readonly string[])
 
 export const openOutput = (target: string): Promise<ByteSink> =>
   target === STDOUT ? Promise.resolve(stdoutSink()) : openAtomicFile(target);
+
+const FORMAT_BY_EXTENSION: Readonly<Record<string, TensorFormat>> = {
+  '.npy': 'npy',
+  '.arrow': 'arrow',
+  '.feather': 'arrow',
+  '.arrows': 'arrows',
+};
+
+/**
+ * The format to write: --format when given; else the output's extension
+ * (.npy, .arrow/.feather, .arrows); else (stdout, or another extension) the
+ * input's format, except that an Arrow file input gives an Arrow stream on
+ * stdout, which a reader can consume as it arrives.
+ */
+export function outputFormat(target: string, explicit: TensorFormat | undefined, inputFormat: TensorFormat): TensorFormat {
+  if (explicit !== undefined) return explicit;
+  const byExtension = target === STDOUT ? undefined : FORMAT_BY_EXTENSION[extname(target).toLowerCase()];
+  if (byExtension !== undefined) return byExtension;
+  return target === STDOUT && inputFormat === 'arrow' ? 'arrows' : inputFormat;
+}
+
+/** Whether the output's name alone asks for Arrow, so inputs must be read in C order. */
+export const arrowByName = (target: string | undefined): boolean =>
+  target !== undefined && target !== STDOUT && (FORMAT_BY_EXTENSION[extname(target).toLowerCase()] ?? 'npy') !== 'npy';
+
+/** Opens the writer of `format` over `sink`. */
+export function openTensorWriter(
+  format: TensorFormat,
+  sink: ByteSink,
+  dtype: FloatDType,
+  shape: readonly number[],
+  fortranOrder: boolean,
+): Promise<TensorWriter> {
+  if (format === 'npy') return openNpyWriter(sink, dtype, shape, fortranOrder);
+  return openArrowWriter(sink, format === 'arrow' ? 'file' : 'stream', dtype, shape);
+}

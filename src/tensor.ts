@@ -17,6 +17,9 @@ export type FloatDType = 'float16' | 'float32' | 'float64';
 
 export type ByteOrder = 'little' | 'big';
 
+/** The file formats smoothl1 reads and writes: .npy, an Arrow IPC file, an Arrow IPC stream. */
+export type TensorFormat = 'npy' | 'arrow' | 'arrows';
+
 /** What a reader knows about a tensor before reading any element. */
 export interface TensorHeader {
   /** The path as the user gave it; error messages name it. */

@@ -26,15 +26,44 @@ test('defaults fill what the flags leave out', (t) => {
     threads: 3,
     chunkElements: 1234,
     reorderLimitBytes: 5678,
+    format: undefined,
+    inputColumn: undefined,
+    labelColumn: undefined,
   });
 });
 
 test('every flag given is taken', (t) => {
   const options = parseOptions(
-    raw({ reduction: 'none', delta: '0.25', huber: false, output: 'out.npy', threads: '8', chunkElements: '4096' }),
+    raw({
+      reduction: 'none',
+      delta: '0.25',
+      huber: false,
+      output: 'out.arrow',
+      threads: '8',
+      chunkElements: '4096',
+      format: 'arrows',
+      inputColumn: 'pred',
+      labelColumn: 'target',
+    }),
     DEFAULTS,
   );
-  t.like(options, { reduction: 'none', delta: 0.25, huber: false, output: 'out.npy', threads: 8, chunkElements: 4096 });
+  t.like(options, {
+    reduction: 'none',
+    delta: 0.25,
+    huber: false,
+    output: 'out.arrow',
+    threads: 8,
+    chunkElements: 4096,
+    format: 'arrows',
+    inputColumn: 'pred',
+    labelColumn: 'target',
+  });
+});
+
+test('--format takes npy, arrow or arrows only', (t) => {
+  for (const format of ['npy', 'arrow', 'arrows'] as const) t.is(parseOptions(raw({ format }), DEFAULTS).format, format);
+  const err = t.throws(() => parseOptions(raw({ format: 'feather' }), DEFAULTS), { instanceOf: SmoothL1Error });
+  t.regex(err?.reason ?? '', /--format must be npy, arrow or arrows/);
 });
 
 // ------------------------------------------------------------------ --reduction
