@@ -34,7 +34,9 @@ export function close(actual: number, expected: number, rtol: number): boolean {
  * run leaves no file behind.
  */
 export function caseArgs(c: ConformanceCase, out: string): string[] {
-  const args = [resolve(CONFORMANCE, c.input), resolve(CONFORMANCE, c.label), ...c.args];
+  // '-' is stdin, not a file in the corpus.
+  const path = (file: string): string => (file === '-' ? file : resolve(CONFORMANCE, file));
+  const args = [path(c.input), path(c.label), ...c.args];
   return 'scalar' in c.expect ? args : [...args, '--output', out];
 }
 

@@ -28,7 +28,7 @@ export function readNpyValues(bytes: Uint8Array, file = 'test.npy'): { layout: N
 export const readNpyFile = (path: string): ReturnType<typeof readNpyValues> => readNpyValues(readFileSync(path), path);
 
 /** Where C-order element i sits in a Fortran-ordered buffer. */
-function fortranOffset(i: number, shape: readonly number[]): number {
+export function fortranOffset(i: number, shape: readonly number[]): number {
   let offset = 0;
   let stride = 1;
   const index: number[] = [];
