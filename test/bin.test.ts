@@ -4,11 +4,12 @@
 // Node can help it.
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { ROOT, runCli, type CliRun } from './helpers/cli.js';
+import { CONFORMANCE, ROOT, runCli, type CliRun } from './helpers/cli.js';
+import { npyToArrow } from './helpers/npy-to-arrow.js';
 import { CONFORMANCE_CASES, caseArgs, checkCase, type ConformanceCase } from './helpers/conformance.js';
 
 const execFileAsync = promisify(execFile);
@@ -17,8 +18,23 @@ type Arch = 'x64' | 'arm64';
 
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
+const work = mkdtempSync(join(tmpdir(), 'smoothl1-bin-test-'));
+test.after.always(() => rmSync(work, { recursive: true, force: true }));
+
+/** A corpus case with its inputs rewritten as Arrow (input an IPC file, label an IPC stream), by absolute path. */
+function asArrow(name: string): ConformanceCase {
+  const c = CONFORMANCE_CASES.find((x) => x.name === name);
+  if (c === undefined) throw new Error(`no conformance case ${name}`);
+  const write = (file: string, format: 'file' | 'stream', ext: string): string => {
+    const path = join(work, `${name}.${basename(file, '.npy')}.${ext}`);
+    writeFileSync(path, npyToArrow(join(CONFORMANCE, file), format, 1000) ?? new Uint8Array(0));
+    return path;
+  };
+  return { ...c, name: `${name} (Arrow)`, input: write(c.input, 'file', 'arrow'), label: write(c.label, 'stream', 'arrows') };
+}
+
 /** Cases kept outside the shared corpus, in its shape with absolute paths; they run on both CPUs. */
-const EXTRA_CASES: readonly ConformanceCase[] = [];
+const EXTRA_CASES: readonly ConformanceCase[] = [asArrow('chunk_boundaries_none'), asArrow('f16_mean')];
 
 // One thread, and two with 4096-element chunks so that the worker pool runs
 // inside the executable: its workers start from embedded source, not a file.
@@ -42,8 +58,6 @@ const SYSROOT = '/usr/aarch64-linux-gnu';
 const SYSROOT_FILES = ['lib/ld-linux-aarch64.so.1', 'lib/libstdc++.so.6', 'lib/libgcc_s.so.1'];
 const SLOW = 10 * 60_000;
 
-const work = mkdtempSync(join(tmpdir(), 'smoothl1-bin-test-'));
-test.after.always(() => rmSync(work, { recursive: true, force: true }));
 
 const onPath = (cmd: string): string | undefined =>
   (process.env['PATH'] ?? '')
