@@ -1,9 +1,9 @@
 import { promises as fsp } from 'node:fs';
 import { fromSystemError, SmoothL1Error } from './errors.js';
-import { arrowFormat, openArrowFile, openArrowStream, type UnsizedTensorSource } from './read-arrow.js';
+import { arrowFormat } from './arrow-ipc.js';
 import { checkDataLength, hasNpyMagic, npyFileSource, npyHeaderEnd, npyStreamSource, parseNpyHeader } from './read-npy.js';
 import { StreamReader } from './stream-reader.js';
-import type { TensorFormat, TensorSource } from './tensor.js';
+import type { TensorFormat, TensorSource, UnsizedTensorSource } from './tensor.js';
 
 /** The path that means standard input. */
 export const STDIN = '-';
@@ -68,6 +68,8 @@ async function openFile(file: string, options: OpenOptions): Promise<OpenedTenso
     }
     const arrow = arrowFormat(prefix);
     if (arrow === undefined) throw unrecognised(file);
+    // apache-arrow is loaded only when an input needs it: .npy runs start faster and smaller without it.
+    const { openArrowFile } = await import('./read-arrow.js');
     return { format: arrow === 'file' ? 'arrow' : 'arrows', sized: true, source: await openArrowFile(file, handle, options) };
   } catch (err) {
     await handle?.close();
@@ -102,6 +104,7 @@ async function openStdin(options: OpenOptions): Promise<OpenedTensor> {
     yield prefix;
     yield* rest;
   }
+  const { openArrowStream } = await import('./read-arrow.js');
   return { format: 'arrows', sized: false, source: await openArrowStream(file, whole(), options) };
 }
 

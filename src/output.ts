@@ -4,7 +4,6 @@ import { openAtomicFile } from './atomic-file.js';
 import { fromSystemError, SmoothL1Error } from './errors.js';
 import { stdoutSink, type ByteSink } from './sink.js';
 import type { FloatDType, TensorFormat, TensorWriter } from './tensor.js';
-import { openArrowWriter } from './write-arrow.js';
 import { openNpyWriter } from './write-npy.js';
 
 /** The path that means standard output. */
@@ -68,7 +67,7 @@ export const arrowByName = (target: string | undefined): boolean =>
   target !== undefined && target !== STDOUT && (FORMAT_BY_EXTENSION[extname(target).toLowerCase()] ?? 'npy') !== 'npy';
 
 /** Opens the writer of `format` over `sink`. */
-export function openTensorWriter(
+export async function openTensorWriter(
   format: TensorFormat,
   sink: ByteSink,
   dtype: FloatDType,
@@ -76,5 +75,7 @@ export function openTensorWriter(
   fortranOrder: boolean,
 ): Promise<TensorWriter> {
   if (format === 'npy') return openNpyWriter(sink, dtype, shape, fortranOrder);
+  // Loaded only for Arrow output, as the reader is only for Arrow input.
+  const { openArrowWriter } = await import('./write-arrow.js');
   return openArrowWriter(sink, format === 'arrow' ? 'file' : 'stream', dtype, shape);
 }

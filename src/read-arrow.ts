@@ -13,9 +13,20 @@ import {
   type RecordBatch,
   type Schema,
 } from 'apache-arrow';
+import {
+  arrowFormat,
+  CONTINUATION,
+  EXTENSION_METADATA,
+  EXTENSION_NAME,
+  FILE_MAGIC,
+  FIXED_SHAPE_TENSOR,
+  int32At,
+  MAX_METADATA_BYTES,
+  startsWith,
+} from './arrow-ipc.js';
 import { ITEM_SIZE } from './dtype.js';
 import { fromSystemError, SmoothL1Error } from './errors.js';
-import type { ByteOrder, Chunk, DType, TensorSource } from './tensor.js';
+import type { ByteOrder, Chunk, DType, TensorSource, UnsizedTensorSource } from './tensor.js';
 
 /*
  * Arrow IPC (https://arrow.apache.org/docs/format/Columnar.html#serialization-and-interprocess-communication-ipc)
@@ -28,26 +39,14 @@ import type { ByteOrder, Chunk, DType, TensorSource } from './tensor.js';
  * copied out of apache-arrow's record batches.
  */
 
-export type ArrowFormat = 'file' | 'stream';
+
 
 export interface ArrowReadOptions {
   /** The field to read (--input-column / --label-column); without it the schema must have exactly one field. */
   readonly column?: string | undefined;
 }
 
-/** "ARROW1": an IPC file starts (and ends) with it. */
-const FILE_MAGIC = Uint8Array.from([0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]);
-/** A file holds at least the leading magic padded to 8 bytes, a footer length and the trailing magic. */
-const MIN_FILE_BYTES = 8 + 4 + FILE_MAGIC.length;
-/** Since format 0.15 every message starts with this continuation marker, then a 4-byte length. */
-const CONTINUATION = -1;
-/** Pre-0.15 ("legacy") messages start with the length alone; no real metadata is that long. */
-const MAX_METADATA_BYTES = 1 << 24;
 
-/** Field metadata keys of extension types, and the canonical tensor extension (CanonicalExtensions.html). */
-export const EXTENSION_NAME = 'ARROW:extension:name';
-export const EXTENSION_METADATA = 'ARROW:extension:metadata';
-export const FIXED_SHAPE_TENSOR = 'arrow.fixed_shape_tensor';
 
 const list = (names: readonly string[]): string => names.map((n) => `'${n}'`).join(', ');
 
@@ -81,28 +80,8 @@ function arrowError(file: string, err: unknown): SmoothL1Error {
   return corrupt(file, err instanceof Error ? err.message : 'unreadable message');
 }
 
-const startsWith = (bytes: Uint8Array, magic: Uint8Array, at = 0): boolean =>
-  bytes.length >= at + magic.length && magic.every((b, i) => bytes[at + i] === b);
-
-const int32At = (bytes: Uint8Array, at: number): number =>
-  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getInt32(at, true);
-
-/**
- * Tells an Arrow IPC file from an IPC stream by the first bytes (8 are
- * enough); undefined when they are neither. A legacy (pre-0.15) stream has
- * no marker, only a metadata length, so only a plausible length counts.
- */
-export function arrowFormat(prefix: Uint8Array): ArrowFormat | undefined {
-  if (startsWith(prefix, FILE_MAGIC)) return 'file';
-  if (prefix.length < 8) return undefined;
-  const first = int32At(prefix, 0);
-  const length = first === CONTINUATION ? int32At(prefix, 4) : first;
-  // A flatbuffer is at least a root offset and a vtable; its root offset lies inside it.
-  const legacyRoot = int32At(prefix, 4);
-  const plausible = length >= 8 && length <= MAX_METADATA_BYTES;
-  if (first === CONTINUATION) return plausible || length === 0 ? 'stream' : undefined;
-  return plausible && legacyRoot > 0 && legacyRoot < length ? 'stream' : undefined;
-}
+/** A file holds at least the leading magic padded to 8 bytes, a footer length and the trailing magic. */
+const MIN_FILE_BYTES = 8 + 4 + FILE_MAGIC.length;
 
 // ---------------------------------------------------------------------------
 // Message metadata, checked before apache-arrow decodes it. apache-arrow
@@ -991,24 +970,6 @@ export async function openArrowFile(file: string, handle: FileHandle, options: A
   }
 }
 
-/**
- * An Arrow stream read from a pipe: its row count is known only at its end.
- * `withRows` turns it into a TensorSource that promises the other input's
- * row count and fails while reading if the stream holds fewer or more rows.
- */
-export interface UnsizedTensorSource {
-  readonly file: string;
-  readonly dtype: DType;
-  readonly byteOrder: ByteOrder;
-  /** The shape without its first (row) axis. */
-  readonly rowShape: readonly number[];
-  /**
-   * Call once, before reading. An empty tensor has no chunks to check the
-   * row count while reading, so then the stream is read to its end here.
-   */
-  withRows(rows: number): Promise<TensorSource>;
-  close(): Promise<void>;
-}
 
 /** Up to `n` bytes of the stream (fewer only at its end). */
 const readUpTo = async (bytes: AsyncByteStream, n: number): Promise<Uint8Array> => (await bytes.read(n)) ?? new Uint8Array(0);

@@ -52,6 +52,25 @@ export interface TensorSource {
   close(): Promise<void>;
 }
 
+/**
+ * A stream read from a pipe (an Arrow IPC stream on stdin): its row count is known only at its end.
+ * `withRows` turns it into a TensorSource that promises the other input's
+ * row count and fails while reading if the stream holds fewer or more rows.
+ */
+export interface UnsizedTensorSource {
+  readonly file: string;
+  readonly dtype: DType;
+  readonly byteOrder: ByteOrder;
+  /** The shape without its first (row) axis. */
+  readonly rowShape: readonly number[];
+  /**
+   * Call once, before reading. An empty tensor has no chunks to check the
+   * row count while reading, so then the stream is read to its end here.
+   */
+  withRows(rows: number): Promise<TensorSource>;
+  close(): Promise<void>;
+}
+
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
 }

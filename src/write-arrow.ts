@@ -16,7 +16,7 @@ import {
 } from 'apache-arrow';
 import { ITEM_SIZE } from './dtype.js';
 import { SmoothL1Error } from './errors.js';
-import { EXTENSION_METADATA, EXTENSION_NAME, FIXED_SHAPE_TENSOR, type ArrowFormat } from './read-arrow.js';
+import { EXTENSION_METADATA, EXTENSION_NAME, FIXED_SHAPE_TENSOR, type ArrowFormat } from './arrow-ipc.js';
 import type { ByteSink } from './sink.js';
 import type { FloatDType, TensorWriter } from './tensor.js';
 

@@ -2,7 +2,7 @@ import test from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { columnFromArray, float32, tableFromColumns, tableToIPC } from '@uwdata/flechette';
-import { arrowFormat } from '../src/read-arrow.js';
+import { arrowFormat } from '../src/arrow-ipc.js';
 import { FIXTURES, runCli, type CliRun } from './helpers/cli.js';
 import { npyToArrow } from './helpers/npy-to-arrow.js';
 import { readNpyValues } from './helpers/npy.js';

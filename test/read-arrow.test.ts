@@ -35,8 +35,9 @@ import {
 import { Float64, Message, Table as ArrowTable, tableToIPC as tableToIPCArrow, Utf8View, vectorFromArray } from 'apache-arrow';
 import { SmoothL1Error } from '../src/errors.js';
 import { HALF_TO_FLOAT64 } from '../src/float16.js';
-import { arrowFormat, openArrowFile, openArrowStream, type ArrowFormat, type UnsizedTensorSource } from '../src/read-arrow.js';
-import type { DType, TensorSource } from '../src/tensor.js';
+import { arrowFormat, type ArrowFormat } from '../src/arrow-ipc.js';
+import { openArrowFile, openArrowStream } from '../src/read-arrow.js';
+import type { DType, TensorSource, UnsizedTensorSource } from '../src/tensor.js';
 import { openArrowWriter } from '../src/write-arrow.js';
 import { openAtomicFile } from '../src/atomic-file.js';
 import { chunkBytes } from './helpers/arrow-chunks.js';
