@@ -8,7 +8,7 @@ import type { ChunkRef, LossTask } from './loss-task.js';
 import { openTensor, STDIN, type OpenedTensor } from './open-tensor.js';
 import { arrowByName, checkOutputPath, openOutput, openTensorWriter, outputFormat } from './output.js';
 import { BlockSumFolder, reduceSum, type Reduction } from './reduce.js';
-import { checkPairable, forEachChunkInOrder } from './schedule.js';
+import { checkPairable, forEachChunkInOrder, WriteBehind } from './schedule.js';
 import { elementCount, type FloatDType, type TensorFormat, type TensorSource, type TensorWriter } from './tensor.js';
 import { npyScalar } from './write-npy.js';
 
@@ -18,6 +18,9 @@ import { npyScalar } from './write-npy.js';
  * worker keep peak memory low.
  */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 19;
+
+/** Chunks of 'none' output that may wait to be written while the workers go on. */
+const WRITE_DEPTH = 4;
 
 export interface LossOptions {
   readonly reduction: Reduction;
@@ -162,6 +165,8 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   const free: ArrayBuffer[] = [];
   const takeBuffer = (): ArrayBuffer => free.pop() ?? new ArrayBuffer(chunkElements * ITEM_SIZE[dtype]);
 
+  // The main thread writes chunk i while workers compute the next ones.
+  const writes = new WriteBehind(WRITE_DEPTH);
   try {
     await forEachChunkInOrder(
       count,
@@ -176,17 +181,22 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
       },
       async (result, _first, n) => {
         folder.add(result.sums);
-        if (writer !== undefined && result.output !== null) {
-          await writer.write(new Uint8Array(result.output, 0, n * ITEM_SIZE[dtype]));
-          free.push(result.output);
+        const { output } = result;
+        if (writer !== undefined && output !== null) {
+          await writes.push(async () => {
+            await writer.write(new Uint8Array(output, 0, n * ITEM_SIZE[dtype]));
+            free.push(output);
+          });
         }
       },
     );
     if (writer !== undefined) {
+      await writes.drain();
       await writer.finish();
       return { value: undefined, dtype, shape };
     }
   } catch (err) {
+    await writes.drain().catch(() => undefined);
     await writer?.abort();
     throw err;
   } finally {

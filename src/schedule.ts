@@ -47,3 +47,34 @@ export async function forEachChunkInOrder<I, R>(
     await Promise.allSettled(inFlight.map((t) => t.promise));
   }
 }
+
+/**
+ * Writes in order, behind the computation: push() queues a write after the
+ * ones before it and returns at once, unless more than `depth` are still
+ * outstanding, in which case it waits for the oldest (back-pressure). A
+ * failed write fails every push and drain after it.
+ */
+export class WriteBehind {
+  readonly #depth: number;
+  #tail: Promise<void> = Promise.resolve();
+  readonly #outstanding: Promise<void>[] = [];
+
+  constructor(depth: number) {
+    this.#depth = depth;
+  }
+
+  async push(write: () => Promise<void>): Promise<void> {
+    const done = this.#tail.then(write);
+    // Awaited in order below or in drain(); until then a failure must not count as unhandled.
+    done.catch(() => undefined);
+    this.#tail = done;
+    this.#outstanding.push(done);
+    while (this.#outstanding.length > this.#depth) await this.#outstanding.shift();
+  }
+
+  /** Waits for every queued write. */
+  async drain(): Promise<void> {
+    await this.#tail;
+    this.#outstanding.length = 0;
+  }
+}
