@@ -124,6 +124,9 @@ async function openPair(inputPath: string, labelPath: string, opts: LossOptions,
 const scalarAsArrow = (output: string | undefined): SmoothL1Error =>
   new SmoothL1Error(output, 'a mean or sum is a 0-d scalar, which Arrow output cannot hold; write it as .npy or use --reduction none');
 
+const zeroDAsArrow = (output: string): SmoothL1Error =>
+  new SmoothL1Error(output, 'the inputs are 0-d, and Arrow output stores rows; write it as .npy');
+
 const wholeBlocks = (n: number): number => Math.max(1, Math.ceil(n / BLOCK_ELEMENTS)) * BLOCK_ELEMENTS;
 
 const chunkRef = (source: TensorSource, chunk: ChunkRef['chunk']): ChunkRef => ({
@@ -154,11 +157,18 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   const count = elementCount(shape);
   const chunkElements = wholeBlocks(opts.chunkElements);
   const chunks = Math.ceil(count / chunkElements);
+  let writer: TensorWriter | undefined;
+  try {
+    if (opts.reduction === 'none' && opts.output !== undefined) {
+      const format = outputFormat(opts.output, opts.format, inputFormat);
+      if (format !== 'npy' && shape.length === 0) throw zeroDAsArrow(opts.output);
+      writer = await openTensorWriter(format, await openOutput(opts.output), dtype, shape, fortranOrder);
+    }
+  } catch (err) {
+    await Promise.all([input.close(), label.close()]);
+    throw err;
+  }
   const executor: LossExecutor = opts.threads <= 1 || chunks <= 1 ? inlineExecutor() : poolExecutor(Math.min(opts.threads, chunks));
-  const writer: TensorWriter | undefined =
-    opts.reduction === 'none' && opts.output !== undefined
-      ? await openTensorWriter(outputFormat(opts.output, opts.format, inputFormat), await openOutput(opts.output), dtype, shape, fortranOrder)
-      : undefined;
   const params: LossParams = { delta: opts.delta, huber: opts.huber };
   const folder = new BlockSumFolder();
   // Output buffers circulate: to a worker with a task, back with its result, back here once written.

@@ -1,9 +1,9 @@
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { columnFromArray, float32, tableFromColumns, tableToIPC } from '@uwdata/flechette';
 import { arrowFormat } from '../src/arrow-ipc.js';
-import { FIXTURES, runCli, type CliRun } from './helpers/cli.js';
+import { CONFORMANCE, FIXTURES, runCli, type CliRun } from './helpers/cli.js';
 import { npyToArrow } from './helpers/npy-to-arrow.js';
 import { readNpyValues } from './helpers/npy.js';
 import { tempDir } from './helpers/tmp.js';
@@ -131,4 +131,14 @@ test('two Fortran-ordered inputs are reordered for Arrow output, whose rows are 
   const both = join(dir, 'ff.arrow');
   ok(t, await runCli([F, F2, '-r', 'none', '-o', both]));
   t.is(ok(t, await runCli([both, npy, '-r', 'sum'])), '0.0\n');
+});
+
+test('0-d inputs cannot give Arrow output, and nothing is written', async (t) => {
+  const dir = tempDir(t);
+  const out = join(dir, 'z.arrows');
+  const zero = `${CONFORMANCE}zero_d_none.input.npy`;
+  const r = await runCli([zero, zero, '-r', 'none', '-o', out]);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /^smoothl1: .*z\.arrows: the inputs are 0-d, and Arrow output stores rows/);
+  t.deepEqual(readdirSync(dir), []);
 });
