@@ -26,6 +26,7 @@ import {
 import { checkDataLength, parseNpyHeader } from '../../src/read-npy.js';
 import type { DType } from '../../src/tensor.js';
 import { fortranOffset } from './npy.js';
+import { ITEM_BYTES } from './reference.js';
 
 const ARROW_TYPE: Readonly<Record<DType, () => DataType>> = {
   bool: () => new Bool(),
@@ -42,13 +43,9 @@ const ARROW_TYPE: Readonly<Record<DType, () => DataType>> = {
   float64: () => new Float64(),
 };
 
-const SIZE: Readonly<Record<DType, number>> = {
-  bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float16: 2, float32: 4, float64: 8,
-};
-
 /** The elements in logical (C) order as little-endian bytes, whatever the file's order and byte order. */
 function logicalBytes(bytes: Uint8Array, dtype: DType, shape: readonly number[], fortran: boolean, bigEndian: boolean, dataOffset: number): Uint8Array {
-  const size = SIZE[dtype];
+  const size = ITEM_BYTES[dtype];
   const count = shape.reduce((n, d) => n * d, 1);
   const out = new Uint8Array(count * size);
   for (let i = 0; i < count; i++) {
@@ -106,7 +103,7 @@ export function npyToArrow(path: string, format: 'file' | 'stream', batchRows = 
   // Several small batches, so that batches and chunks do not line up.
   for (let r = 0; r === 0 || r < rows; r += batchRows) {
     const n = Math.min(batchRows, rows - r);
-    const values = valuesData(dtype, le.subarray(r * width * SIZE[dtype], (r + n) * width * SIZE[dtype]), n * width);
+    const values = valuesData(dtype, le.subarray(r * width * ITEM_BYTES[dtype], (r + n) * width * ITEM_BYTES[dtype]), n * width);
     const column = shape.length === 1 ? values : makeData({ type: new FixedSizeList(width, new Field('item', valueType, false)), length: n, child: values });
     batches.push(new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, children: [column] })));
   }

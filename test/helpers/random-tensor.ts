@@ -1,12 +1,5 @@
 import type { DType } from '../../src/tensor.js';
-
-export const ALL_DTYPES: readonly DType[] = [
-  'bool', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'float16', 'float32', 'float64',
-];
-
-const SIZE: Readonly<Record<DType, number>> = {
-  bool: 1, int8: 1, uint8: 1, int16: 2, uint16: 2, int32: 4, uint32: 4, int64: 8, uint64: 8, float16: 2, float32: 4, float64: 8,
-};
+import { ITEM_BYTES } from './reference.js';
 
 /** xorshift32: a seeded stream, so a failing case replays from its seed. */
 function prng(seed: number): () => number {
@@ -27,7 +20,7 @@ function prng(seed: number): () => number {
  */
 export function randomTensor(dtype: DType, count: number, seed: number, specials = false): { bytes: Uint8Array; values: Float64Array } {
   const next = prng(seed);
-  const bytes = new Uint8Array(count * SIZE[dtype]);
+  const bytes = new Uint8Array(count * ITEM_BYTES[dtype]);
   const view = new DataView(bytes.buffer);
   const values = new Float64Array(count);
   for (let i = 0; i < count; i++) {
