@@ -1,3 +1,4 @@
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import {
   AsyncByteStream,
@@ -119,10 +120,14 @@ async function readExactly(file: string, handle: FileHandle, position: number, l
   return bytes;
 }
 
-/** Fills `into` from the file at `position`. */
+/**
+ * Fills `into` from the file at `position`. Synchronous: opening a file
+ * walks every message header, hundreds of small reads, and a round trip
+ * through libuv's thread pool for each cost more than the reads themselves.
+ */
 async function readInto(file: string, handle: FileHandle, into: Uint8Array, position: number): Promise<void> {
   for (let filled = 0; filled < into.length; ) {
-    const { bytesRead } = await handle.read(into, filled, into.length - filled, position + filled);
+    const bytesRead = readSync(handle.fd, into, filled, into.length - filled, position + filled);
     if (bytesRead === 0) throw new SmoothL1Error(file, 'file became shorter while it was being read');
     filled += bytesRead;
   }
