@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { ITEM_SIZE, resultDType, roundToDType } from './dtype.js';
 import { SmoothL1Error } from './errors.js';
@@ -121,6 +122,12 @@ async function openPair(inputPath: string, labelPath: string, opts: LossOptions,
   }
 }
 
+/** The size of the largest regular file among `paths`; 0 for stdin or what cannot be read (opening reports that). */
+async function largestFileBytes(paths: readonly string[]): Promise<number> {
+  const sizes = await Promise.all(paths.map((p) => (p === STDIN ? Promise.resolve(0) : stat(p).then((st) => st.size, () => 0))));
+  return Math.max(0, ...sizes);
+}
+
 const scalarAsArrow = (output: string | undefined): SmoothL1Error =>
   new SmoothL1Error(output, 'a mean or sum is a 0-d scalar, which Arrow output cannot hold; write it as .npy or use --reduction none');
 
@@ -149,6 +156,19 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   if (inputPath === STDIN && labelPath === STDIN) throw new SmoothL1Error(undefined, "at most one of INPUT and LABEL can be '-' (stdin)");
   if (opts.output !== undefined) await checkOutputPath(opts.output, [inputPath, labelPath]);
 
+  // Workers take tens of milliseconds to start (and apache-arrow longer to
+  // load): when the files are large enough to need workers, start them
+  // while the inputs are being opened.
+  const early = opts.threads > 1 && (await largestFileBytes([inputPath, labelPath])) > 2 * opts.chunkElements ? poolExecutor(opts.threads) : undefined;
+  try {
+    return await computeLoss(inputPath, labelPath, opts, early);
+  } finally {
+    await early?.close();
+  }
+}
+
+/** smoothL1Loss once its options are checked; `early` is a pool already started, if any. */
+async function computeLoss(inputPath: string, labelPath: string, opts: LossOptions, early: LossExecutor | undefined): Promise<LossSummary> {
   const arrowOutput = (opts.format !== undefined && opts.format !== 'npy') || arrowByName(opts.output);
   if (opts.reduction !== 'none' && arrowOutput) throw scalarAsArrow(opts.output);
   const { input, label, inputFormat } = await openPair(inputPath, labelPath, opts, arrowOutput);
@@ -168,7 +188,8 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
     await Promise.all([input.close(), label.close()]);
     throw err;
   }
-  const executor: LossExecutor = opts.threads <= 1 || chunks <= 1 ? inlineExecutor() : poolExecutor(Math.min(opts.threads, chunks));
+  const executor: LossExecutor =
+    early ?? (opts.threads <= 1 || chunks <= 1 ? inlineExecutor() : poolExecutor(Math.min(opts.threads, chunks)));
   const params: LossParams = { delta: opts.delta, huber: opts.huber };
   const folder = new BlockSumFolder();
   // Output buffers circulate: to a worker with a task, back with its result, back here once written.
@@ -210,7 +231,7 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
     await writer?.abort();
     throw err;
   } finally {
-    await Promise.all([executor.close(), input.close(), label.close()]);
+    await Promise.all([executor === early ? undefined : executor.close(), input.close(), label.close()]);
   }
 
   const value = roundToDType(reduceSum(opts.reduction === 'sum' ? 'sum' : 'mean', folder.total(), count), dtype);
