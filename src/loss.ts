@@ -169,7 +169,8 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
 
 /** smoothL1Loss once its options are checked; `early` is a pool already started, if any. */
 async function computeLoss(inputPath: string, labelPath: string, opts: LossOptions, early: LossExecutor | undefined): Promise<LossSummary> {
-  const arrowOutput = (opts.format !== undefined && opts.format !== 'npy') || arrowByName(opts.output);
+  // --format wins over the extension, as in outputFormat.
+  const arrowOutput = opts.format !== undefined ? opts.format !== 'npy' : arrowByName(opts.output);
   if (opts.reduction !== 'none' && arrowOutput) throw scalarAsArrow(opts.output);
   const { input, label, inputFormat } = await openPair(inputPath, labelPath, opts, arrowOutput);
   const { shape, fortranOrder } = input.header;

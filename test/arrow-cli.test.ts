@@ -142,3 +142,10 @@ test('0-d inputs cannot give Arrow output, and nothing is written', async (t) =>
   t.regex(r.stderr, /^smoothl1: .*z\.arrows: the inputs are 0-d, and Arrow output stores rows/);
   t.deepEqual(readdirSync(dir), []);
 });
+
+test('--format npy wins over an Arrow extension, for a scalar too', async (t) => {
+  const out = join(tempDir(t), 'loss.arrow');
+  const r = await runCli([PRED, TARGET, '-r', 'sum', '-o', out, '--format', 'npy']);
+  t.is(r.code, 0, r.stderr);
+  t.is(readFileSync(out).subarray(0, 6).toString('latin1'), '\x93NUMPY');
+});
