@@ -20,17 +20,17 @@ export const newScratch = (): Scratch => ({ kernel: new WasmKernel() });
 export const blockCount = (count: number): number => Math.ceil(count / BLOCK_ELEMENTS);
 
 /** float16, float32 and float64 go to the kernel as stored; every other dtype is widened to float64 first. */
-export const kernelInput = (dtype: DType): KernelInput =>
+const kernelInput = (dtype: DType): KernelInput =>
   dtype === 'float16' || dtype === 'float32' ? dtype : 'float64';
 
-export const isKernelNative = (dtype: DType): boolean => kernelInput(dtype) === dtype;
+const isKernelNative = (dtype: DType): boolean => kernelInput(dtype) === dtype;
 
 /** float16 losses are computed as float64 and rounded to half precision afterwards. */
 const kernelOutput = (dtype: FloatDType | undefined): KernelOutput =>
   dtype === undefined ? 'none' : dtype === 'float32' ? 'float32' : 'float64';
 
 /** Bytes a kernel region needs for `count` elements of a tensor of `dtype`. */
-export const stagedBytes = (dtype: DType, count: number): number => count * ITEM_SIZE[kernelInput(dtype)];
+const stagedBytes = (dtype: DType, count: number): number => count * ITEM_SIZE[kernelInput(dtype)];
 
 /**
  * Where a chunk's bytes, as stored, go in its region: the whole region for

@@ -1,7 +1,7 @@
 import { PLATFORM_BYTE_ORDER } from './byte-order.js';
 import { ITEM_SIZE } from './dtype.js';
 import { SmoothL1Error } from './errors.js';
-import { loadChunk } from './loss-task.js';
+import { readChunkInto } from './loss-task.js';
 import { elementCount, type TensorSource } from './tensor.js';
 
 /**
@@ -66,7 +66,8 @@ export async function inCOrder(source: TensorSource, limitBytes: number): Promis
   const itemSize = ITEM_SIZE[header.dtype];
   if (count * itemSize > limitBytes) throw tooLargeToReorder(header.file, count * itemSize, limitBytes);
   const chunk = await source.chunk(0, count);
-  const stored = loadChunk({ ...header, chunk }, (n) => new Uint8Array(n));
+  const stored = new Uint8Array(count * itemSize);
+  readChunkInto({ ...header, chunk }, stored);
   await source.close();
   const data = fortranToC(stored, header.shape, itemSize);
   return {

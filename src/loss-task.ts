@@ -44,41 +44,23 @@ function readRange(file: string, fd: number, position: number, into: Uint8Array)
   }
 }
 
-/** A chunk's bytes in platform byte order, aligned for typed-array views. */
-export function loadChunk(ref: ChunkRef, into: (byteLength: number) => Uint8Array): Uint8Array {
-  const itemSize = ITEM_SIZE[ref.dtype];
+/**
+ * Fills `into` with a chunk's bytes in platform byte order: a file range is
+ * read straight into it (a worker reads into the kernel's memory, with no
+ * copy on the way); bytes from a stream are copied.
+ */
+export function readChunkInto(ref: ChunkRef, into: Uint8Array): void {
   const { chunk } = ref;
-  let bytes: Uint8Array;
-  if (chunk.kind === 'range') {
-    bytes = into(chunk.byteLength);
-    readRange(ref.file, chunk.fd, chunk.position, bytes);
-  } else {
-    bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    // A typed-array view on a misaligned offset throws, so copy such chunks.
-    if (chunk.byteOffset % itemSize !== 0) {
-      const aligned = into(chunk.byteLength);
-      aligned.set(bytes);
-      bytes = aligned;
-    }
-  }
+  if (chunk.kind === 'range') readRange(ref.file, chunk.fd, chunk.position, into);
+  else into.set(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   // Byte order is settled once, here, on bytes this thread owns.
-  if (needsSwap(ref.byteOrder, itemSize)) swapInPlace(bytes, itemSize);
-  return bytes;
+  const itemSize = ITEM_SIZE[ref.dtype];
+  if (needsSwap(ref.byteOrder, itemSize)) swapInPlace(into, itemSize);
 }
 
-/**
- * Puts one tensor's chunk into a kernel region, in platform byte order and
- * widened as the kernel needs. A file range is read straight into the
- * kernel's memory; bytes from a stream are copied there.
- */
+/** Puts one tensor's chunk into a kernel region, widened as the kernel needs. */
 function fillRegion(kernel: WasmKernel, region: Region, ref: ChunkRef, count: number): void {
-  const itemSize = ITEM_SIZE[ref.dtype];
-  const slot = rawSlot(kernel, region, ref.dtype, count);
-  const { chunk } = ref;
-  if (chunk.kind === 'range') readRange(ref.file, chunk.fd, chunk.position, slot);
-  else slot.set(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-  // Byte order is settled once, here, on bytes this thread owns.
-  if (needsSwap(ref.byteOrder, itemSize)) swapInPlace(slot, itemSize);
+  readChunkInto(ref, rawSlot(kernel, region, ref.dtype, count));
   widen(kernel, region, ref.dtype, count);
 }
 
