@@ -1,5 +1,5 @@
 import type { DType } from '../../src/tensor.js';
-import { ITEM_BYTES } from './reference.js';
+import { fsum, ITEM_BYTES, lossRef, neumaierSum } from './reference.js';
 
 /** xorshift32: a seeded stream, so a failing case replays from its seed. */
 function prng(seed: number): () => number {
@@ -103,25 +103,9 @@ function decodeOne(view: DataView, dtype: DType, i: number): number {
   }
 }
 
-/** The loss written plainly from the conformance README, one element at a time. */
-export function referenceLoss(a: Float64Array, b: Float64Array, delta: number, huber: boolean): Float64Array {
-  return a.map((x, i) => {
-    const d = x - b[i]!;
-    const ad = Math.abs(d);
-    const z = ad < delta ? 0.5 * d * d : delta * (ad - 0.5 * delta);
-    return huber ? z : ad < delta ? (0.5 * d * d) / delta : ad - 0.5 * delta;
-  });
-}
+/** The reference loss of each element pair (helpers/reference.ts's formulas). */
+export const referenceLoss = (a: Float64Array, b: Float64Array, delta: number, huber: boolean): Float64Array =>
+  a.map((x, i) => lossRef(x, b[i]!, { delta, huber }));
 
-/** A sum accurate to the last bit or so: Neumaier over values sorted by magnitude. */
-export function accurateSum(values: Float64Array): number {
-  const sorted = Array.from(values).sort((x, y) => Math.abs(x) - Math.abs(y));
-  let s = 0;
-  let c = 0;
-  for (const x of sorted) {
-    const t = s + x;
-    c += Math.abs(s) >= Math.abs(x) ? s - t + x : x - t + s;
-    s = t;
-  }
-  return Number.isFinite(s) ? s + c : s;
-}
+/** A sum accurate to the last bit: the correctly rounded fsum, or the Neumaier sum once NaN or infinities are in. */
+export const accurateSum = (values: Float64Array): number => (values.every(Number.isFinite) ? fsum(values) : neumaierSum(values));
