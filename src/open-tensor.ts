@@ -1,4 +1,5 @@
 import { promises as fsp } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { fromSystemError, SmoothL1Error } from './errors.js';
 import { arrowFormat } from './arrow-ipc.js';
 import { checkDataLength, hasNpyMagic, npyFileSource, npyHeaderEnd, npyStreamSource, parseNpyHeader } from './read-npy.js';
@@ -60,6 +61,12 @@ async function openFile(file: string, options: OpenOptions): Promise<OpenedTenso
     handle = await fsp.open(file, 'r');
     const stat = await handle.stat();
     if (stat.isDirectory()) throw new SmoothL1Error(file, 'is a directory, not a file');
+    if (!stat.isFile()) {
+      // A FIFO or device (`<(command)`): read it as a stream, as stdin is read.
+      const stream = handle.createReadStream();
+      handle = undefined;
+      return await openStream(file, stream, options);
+    }
     if (stat.size === 0) throw new SmoothL1Error(file, 'empty file (0 bytes), not a tensor');
     const prefix = await readPrefix(handle, Math.min(PREFIX_BYTES, stat.size));
     if (hasNpyMagic(prefix)) {
@@ -85,9 +92,9 @@ function concat(bytes: Uint8Array, more: Uint8Array): Uint8Array {
   return out;
 }
 
-async function openStdin(options: OpenOptions): Promise<OpenedTensor> {
-  const file = STDIN_NAME;
-  const reader = new StreamReader(process.stdin);
+/** A tensor arriving on a stream that cannot seek: stdin, a FIFO, a device. */
+async function openStream(file: string, stream: Readable, options: OpenOptions): Promise<OpenedTensor> {
+  const reader = new StreamReader(stream);
   let prefix: Uint8Array = await reader.read(MAGIC_BYTES);
   if (prefix.length === 0) throw new SmoothL1Error(file, 'empty input (0 bytes), not a tensor');
   if (hasNpyMagic(prefix)) {
@@ -110,7 +117,8 @@ async function openStdin(options: OpenOptions): Promise<OpenedTensor> {
 
 /**
  * Opens a tensor file, or standard input for '-', telling its format by its
- * first bytes, never by its name. A file stays open until the source is closed.
+ * first bytes, never by its name. A file stays open until the source is closed;
+ * FIFOs and devices are read as streams, like stdin.
  */
 export const openTensor = (file: string, options: OpenOptions = {}): Promise<OpenedTensor> =>
-  file === STDIN ? openStdin(options) : openFile(file, options);
+  file === STDIN ? openStream(STDIN_NAME, process.stdin, options) : openFile(file, options);

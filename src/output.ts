@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { dirname, extname } from 'node:path';
 import { openAtomicFile } from './atomic-file.js';
 import { fromSystemError, SmoothL1Error } from './errors.js';
-import { stdoutSink, type ByteSink } from './sink.js';
+import { deviceSink, stdoutSink, type ByteSink } from './sink.js';
 import type { FloatDType, TensorFormat, TensorWriter } from './tensor.js';
 import { openNpyWriter } from './write-npy.js';
 
@@ -39,8 +39,17 @@ export async function checkOutputPath(target: string, inputs: readonly string[])
   }
 }
 
-export const openOutput = (target: string): Promise<ByteSink> =>
-  target === STDOUT ? Promise.resolve(stdoutSink()) : openAtomicFile(target);
+/**
+ * The sink for an output path: stdout for '-'; for an existing FIFO or
+ * device (`-o /dev/stdout`, process substitution), the target itself, as
+ * renaming a temporary file over it would replace the device; otherwise a
+ * temporary file renamed over the target on success.
+ */
+export async function openOutput(target: string): Promise<ByteSink> {
+  if (target === STDOUT) return stdoutSink();
+  const existing = await statOrUndefined(target);
+  return existing !== undefined && !existing.isFile() ? deviceSink(target) : openAtomicFile(target);
+}
 
 const FORMAT_BY_EXTENSION: Readonly<Record<string, TensorFormat>> = {
   '.npy': 'npy',

@@ -1,3 +1,6 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { fromSystemError } from './errors.js';
+
 /**
  * Where output bytes go. write() resolves once the bytes have been handed
  * to the OS, so the caller may reuse the buffer; commit() makes the output
@@ -23,5 +26,31 @@ export function stdoutSink(stream: NodeJS.WriteStream = process.stdout): ByteSin
       }),
     commit: () => Promise.resolve(),
     abort: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Writes straight into an existing target that is not a regular file (a
+ * FIFO, /dev/stdout, /dev/null): there is nothing to rename over it, and
+ * nothing to undo on failure beyond stopping.
+ */
+export async function deviceSink(target: string): Promise<ByteSink> {
+  let handle: FileHandle;
+  try {
+    handle = await open(target, 'w');
+  } catch (err) {
+    throw fromSystemError(target, err);
+  }
+  const close = (): Promise<void> => handle.close().catch(() => undefined);
+  return {
+    async write(bytes) {
+      try {
+        for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
+      } catch (err) {
+        throw err instanceof Error && 'code' in err && err.code === 'EPIPE' ? new BrokenPipe() : fromSystemError(target, err);
+      }
+    },
+    commit: close,
+    abort: close,
   };
 }

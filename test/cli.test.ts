@@ -1,6 +1,6 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { existsSync, linkSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, linkSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, CONFORMANCE, FIXTURES, ROOT, runCli } from './helpers/cli.js';
 import { float32Bytes, writeNpy } from './helpers/make-npy.js';
@@ -211,4 +211,26 @@ test('--fail-above fails a NaN loss', async (t) => {
   const r = await runCli([nan, `${CONFORMANCE}nan_propagates.label.npy`, '--fail-above', '1e30']);
   t.is(r.code, 1);
   t.is(r.stdout.toString(), 'nan\n');
+});
+
+test('an output that is a device or FIFO is written in place, not renamed over', async (t) => {
+  const toNull = await runCli([PRED, TARGET, '-r', 'none', '-o', '/dev/null']);
+  t.is(toNull.code, 0, toNull.stderr);
+  t.true(lstatSync('/dev/null').isCharacterDevice(), '/dev/null is still the device it was');
+  const dir = tempDir(t);
+  const fifo = join(dir, 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  // The loss tensor goes through the FIFO into a second run, which reads it as a stream.
+  const zeros = join(dir, 'zeros.npy');
+  writeNpy(zeros, 'float32', [64, 8], new Uint8Array(64 * 8 * 4));
+  const reader = runCli([fifo, zeros, '-r', 'sum', '--delta', '1e30']);
+  const writer = await runCli([PRED, TARGET, '-r', 'none', '-o', fifo]);
+  t.is(writer.code, 0, writer.stderr);
+  const read = await reader;
+  t.is(read.code, 0, read.stderr);
+  t.true(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+  // The same through a regular file gives the same text.
+  const file = join(dir, 'z.npy');
+  t.is((await runCli([PRED, TARGET, '-r', 'none', '-o', file])).code, 0);
+  t.is(read.stdout.toString(), (await runCli([file, zeros, '-r', 'sum', '--delta', '1e30'])).stdout.toString());
 });
