@@ -17,7 +17,6 @@ export const ITEM_SIZE: Readonly<Record<DType, number>> = {
 };
 
 const FLOAT_RANK: Readonly<Record<FloatDType, number>> = { float16: 0, float32: 1, float64: 2 };
-const FLOATS: readonly FloatDType[] = ['float16', 'float32', 'float64'];
 
 /**
  * The smallest float NumPy promotes an integer or bool dtype to when it meets
@@ -43,7 +42,6 @@ const maxFloat = (a: FloatDType, b: FloatDType): FloatDType => (FLOAT_RANK[a] >=
  */
 export const resultDType = (input: DType, label: DType): FloatDType => maxFloat(floatFor(input), floatFor(label));
 
-export const isFloatDType = (d: string): d is FloatDType => (FLOATS as readonly string[]).includes(d);
 
 /** Rounds a float64 to the nearest value of `dtype`, once. */
 export function roundToDType(x: number, dtype: FloatDType): number {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { isFloatDType, ITEM_SIZE, resultDType } from '../src/dtype.js';
+import { ITEM_SIZE, resultDType } from '../src/dtype.js';
 import type { DType, FloatDType } from '../src/tensor.js';
 import { DTYPES, ITEM_BYTES } from './helpers/reference.js';
 
@@ -74,9 +74,3 @@ test('ITEM_SIZE is np.dtype(name).itemsize', (t) => {
   t.deepEqual(Object.keys(ITEM_SIZE).sort(), [...DTYPES].sort());
 });
 
-test('isFloatDType accepts the three float dtypes only', (t) => {
-  t.true(isFloatDType('float16'));
-  t.true(isFloatDType('float32'));
-  t.true(isFloatDType('float64'));
-  for (const d of ['bool', 'int8', 'uint64', 'float', 'float128', 'f4', '', 'Float32']) t.false(isFloatDType(d), d);
-});
