@@ -1,10 +1,10 @@
 import { promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { fromSystemError, SmoothL1Error } from './errors.js';
+import { dataLongerThan, fromSystemError, SmoothL1Error } from './errors.js';
 import { arrowFormat } from './arrow-ipc.js';
 import { checkDataLength, hasNpyMagic, npyFileSource, npyHeaderEnd, npyStreamSource, parseNpyHeader } from './read-npy.js';
 import { StreamReader } from './stream-reader.js';
-import type { TensorFormat, TensorSource, UnsizedTensorSource } from './tensor.js';
+import { elementCount, type TensorFormat, type TensorSource, type UnsizedTensorSource } from './tensor.js';
 
 /** The path that means standard input. */
 export const STDIN = '-';
@@ -101,7 +101,10 @@ async function openStream(file: string, stream: Readable, options: OpenOptions):
     if (options.column !== undefined) throw npyHasNoColumns(file, options.column);
     const end = npyHeaderEnd(file, prefix);
     if (end !== undefined && end > prefix.length) prefix = concat(prefix, await reader.read(end - prefix.length));
-    return { format: 'npy', sized: true, source: npyStreamSource(parseNpyHeader(file, prefix), reader) };
+    const layout = parseNpyHeader(file, prefix);
+    // An empty tensor has no chunk whose reading would find extra data; look now.
+    if (elementCount(layout.header.shape) === 0 && (await reader.read(1)).length > 0) throw dataLongerThan(file, 0);
+    return { format: 'npy', sized: true, source: npyStreamSource(layout, reader) };
   }
   const arrow = arrowFormat(prefix);
   if (arrow === undefined) throw unrecognised(file);

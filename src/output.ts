@@ -43,12 +43,16 @@ export async function checkOutputPath(target: string, inputs: readonly string[])
  * The sink for an output path: stdout for '-'; for an existing FIFO or
  * device (`-o /dev/stdout`, process substitution), the target itself, as
  * renaming a temporary file over it would replace the device; otherwise a
- * temporary file renamed over the target on success.
+ * temporary file renamed over the target (the file a link points to) on
+ * success.
  */
 export async function openOutput(target: string): Promise<ByteSink> {
   if (target === STDOUT) return stdoutSink();
   const existing = await statOrUndefined(target);
-  return existing !== undefined && !existing.isFile() ? deviceSink(target) : openAtomicFile(target);
+  if (existing === undefined) return openAtomicFile(target);
+  if (!existing.isFile()) return deviceSink(target);
+  // Through a symbolic link (say /dev/stdout redirected to a file), replace what it points to, not the link.
+  return openAtomicFile(await fsp.realpath(target));
 }
 
 const FORMAT_BY_EXTENSION: Readonly<Record<string, TensorFormat>> = {

@@ -154,6 +154,6 @@ export function npyStreamSource(layout: NpyLayout, reader: StreamReader): Tensor
       if (end === total && (await reader.read(1)).length > 0) throw dataLongerThan(header.file, total);
       return { kind: 'bytes', buffer: bytes.buffer, byteOffset: 0, byteLength: bytes.length };
     },
-    close: () => Promise.resolve(),
+    close: () => reader.close(),
   };
 }

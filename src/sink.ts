@@ -21,7 +21,7 @@ export function stdoutSink(stream: NodeJS.WriteStream = process.stdout): ByteSin
       new Promise<void>((resolve, reject) => {
         stream.write(bytes, (err) => {
           if (err === undefined || err === null) resolve();
-          else reject('code' in err && err.code === 'EPIPE' ? new BrokenPipe() : err);
+          else reject('code' in err && err.code === 'EPIPE' ? new BrokenPipe() : fromSystemError('<stdout>', err));
         });
       }),
     commit: () => Promise.resolve(),

@@ -27,6 +27,17 @@ export class StreamReader {
     return filled === n ? out : out.subarray(0, filled);
   }
 
+  /**
+   * Stops reading and releases the stream. Not awaited: a read pending on a
+   * FIFO finishes only when its producer writes or closes, and an error
+   * must not wait for that.
+   */
+  close(): Promise<void> {
+    this.#ended = true;
+    this.#chunks.return?.().catch(() => undefined);
+    return Promise.resolve();
+  }
+
   /** Everything not yet read, starting with what was read ahead: for a reader that takes a whole stream. */
   async *rest(): AsyncGenerator<Uint8Array> {
     if (this.#carry.length > 0) yield this.#carry;

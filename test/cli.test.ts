@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, linkSync, lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, CONFORMANCE, FIXTURES, ROOT, runCli } from './helpers/cli.js';
 import { float32Bytes, writeNpy } from './helpers/make-npy.js';
@@ -233,4 +233,22 @@ test('an output that is a device or FIFO is written in place, not renamed over',
   const file = join(dir, 'z.npy');
   t.is((await runCli([PRED, TARGET, '-r', 'none', '-o', file])).code, 0);
   t.is(read.stdout.toString(), (await runCli([file, zeros, '-r', 'sum', '--delta', '1e30'])).stdout.toString());
+});
+
+test('an -o link to a regular file writes through the link and keeps it', async (t) => {
+  const dir = tempDir(t);
+  const real = join(dir, 'real.npy');
+  const link = join(dir, 'link.npy');
+  writeFileSync(real, 'old');
+  symlinkSync(real, link);
+  const r = await runCli([PRED, TARGET, '-r', 'none', '-o', link]);
+  t.is(r.code, 0, r.stderr);
+  t.true(lstatSync(link).isSymbolicLink());
+  t.deepEqual(readNpyValues(readFileSync(real)).layout.header.shape, [64, 8]);
+});
+
+test('an empty tensor on stdin followed by extra bytes is refused', async (t) => {
+  const empty = `${CONFORMANCE}empty_sum.input.npy`;
+  const r = await runCli(['-', `${CONFORMANCE}empty_sum.label.npy`], { stdin: Buffer.concat([readFileSync(empty), Buffer.from('junk')]) });
+  assertFailure(t, r, /<stdin>: data longer than header promises/);
 });
