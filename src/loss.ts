@@ -176,7 +176,8 @@ async function computeLoss(inputPath: string, labelPath: string, opts: LossOptio
   const { shape, fortranOrder } = input.header;
   const dtype = resultDType(input.header.dtype, label.header.dtype);
   const count = elementCount(shape);
-  const chunkElements = wholeBlocks(opts.chunkElements);
+  // No chunk larger than the tensor: buffers are sized by the chunk.
+  const chunkElements = wholeBlocks(Math.min(opts.chunkElements, count));
   const chunks = Math.ceil(count / chunkElements);
   let writer: TensorWriter | undefined;
   try {
