@@ -68,6 +68,8 @@ function tailValues(buffer: ArrayBuffer, region: Region, type: KernelInput, at: 
  */
 export class WasmKernel {
   readonly #exports: KernelExports;
+  /** The lane state, viewed once per memory buffer rather than once per block. */
+  #state: Float64Array;
   #regions: Regions = {
     a: { offset: REGIONS, byteLength: 0 },
     b: { offset: REGIONS, byteLength: 0 },
@@ -79,6 +81,7 @@ export class WasmKernel {
     const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes));
     if (!isKernelExports(exports)) throw new Error('kernel.wasm lacks its exports');
     this.#exports = exports;
+    this.#state = new Float64Array(exports.memory.buffer, STATE, 2 * LANES);
   }
 
   /** Lays out regions of at least these sizes, growing memory when needed (never shrinking). */
@@ -90,6 +93,8 @@ export class WasmKernel {
     const memory = this.#exports.memory;
     if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
     this.#regions = { a, b, z };
+    // Growing replaces the memory's buffer and detaches views of the old one.
+    if (this.#state.buffer !== memory.buffer) this.#state = new Float64Array(memory.buffer, STATE, 2 * LANES);
     return this.#regions;
   }
 
@@ -105,7 +110,7 @@ export class WasmKernel {
    */
   blockLoss(at: number, n: number, aType: KernelInput, bType: KernelInput, params: LossParams, out: KernelOutput): number {
     const { memory, lossGroups } = this.#exports;
-    new Float64Array(memory.buffer, STATE, 2 * LANES).fill(0);
+    this.#state.fill(0);
     const full = Math.floor(n / LANES);
     const huber = params.huber ? 1 : 0;
     const { a, b, z } = this.#regions;
@@ -134,6 +139,6 @@ export class WasmKernel {
         (out === 'float32' ? new Float32Array(buffer, offset, n - done) : new Float64Array(buffer, offset, n - done)).set(losses);
       }
     }
-    return finishLanes(new Float64Array(memory.buffer, STATE, 2 * LANES));
+    return finishLanes(this.#state);
   }
 }
