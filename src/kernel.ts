@@ -18,11 +18,15 @@ export interface LossParams {
 
 /**
  * Elements are summed in LANES interleaved accumulators: element i of a block
- * goes to lane i % LANES. That is the order the WebAssembly SIMD kernel
- * (src/wasm/kernel.wat: two f64x2 accumulators) adds in, so this plain
+ * goes to lane i % LANES. Each lane takes its elements in runs of
+ * RUN_ELEMENTS / LANES, adds a run's losses left to right in plain float64,
+ * and adds that partial to its running sum with compensation. That is the
+ * order the WebAssembly SIMD kernel (scripts/kernel-wat.mjs: two f64x2
+ * accumulators, four groups of four elements a run) adds in, so this plain
  * JavaScript is its exact specification: tests hold the two bit-equal.
  */
 export const LANES = 4;
+export const RUN_ELEMENTS = 16;
 
 /**
  * Loss of elements a[aAt..aAt+n) against b[bAt..bAt+n), written to z[zAt..)
@@ -32,9 +36,11 @@ export const LANES = 4;
  * |d| < delta that is |d|*(|d|/2), bit-equal to 0.5*d*d (halving is exact);
  * otherwise delta*(|d| - delta/2). min passes NaN through and needs no branch.
  *
- * Each lane sums with Knuth's TwoSum, which yields the exact rounding error of
- * every addition whatever the magnitudes: the same compensation as
- * Neumaier's, without Neumaier's data-dependent branch.
+ * A run's partial is a sum of 4 losses, all >= 0, so it is within 3 ulp of
+ * exact. It goes into the lane's sum with Dekker's Fast2Sum, larger operand
+ * first, which yields the exact rounding error of the addition (as TwoSum
+ * does) in fewer operations. The last run of a block is padded with zero
+ * losses, as the kernel pads it; adding 0 changes no partial.
  */
 export function blockLoss(
   a: Float64Array,
@@ -47,16 +53,27 @@ export function blockLoss(
   zAt: number,
 ): number {
   const lanes = new Float64Array(2 * LANES);
+  const partial = new Float64Array(LANES);
   const { delta, huber } = params;
-  for (let i = 0; i < n; i++) {
-    const d = a[aAt + i]! - b[bAt + i]!;
-    const x = huber ? huberLoss(d, delta) : smoothL1Loss(d, delta);
-    if (z !== null) z[zAt + i] = x;
+  const padded = Math.ceil(n / RUN_ELEMENTS) * RUN_ELEMENTS;
+  for (let i = 0; i < padded; i++) {
+    let x = 0;
+    if (i < n) {
+      const d = a[aAt + i]! - b[bAt + i]!;
+      x = huber ? huberLoss(d, delta) : smoothL1Loss(d, delta);
+      if (z !== null) z[zAt + i] = x;
+    }
     const lane = i % LANES;
+    const inRun = i % RUN_ELEMENTS;
+    partial[lane] = inRun < LANES ? x : partial[lane]! + x;
+    if (inRun < RUN_ELEMENTS - LANES) continue;
     const s = lanes[lane]!;
-    const t = s + x;
-    const bp = t - s;
-    lanes[LANES + lane] = lanes[LANES + lane]! + (s - (t - bp) + (x - bp));
+    const p = partial[lane]!;
+    const t = s + p;
+    // WebAssembly's pmin and pmax, exactly: NaN and ±0 order as they do there.
+    const lo = p < s ? p : s;
+    const hi = s < p ? p : s;
+    lanes[LANES + lane] = lanes[LANES + lane]! + (lo - (t - hi));
     lanes[lane] = t;
   }
   return finishLanes(lanes);

@@ -1,43 +1,35 @@
+import { Buffer } from 'node:buffer';
 import { KERNEL_WASM_BASE64 } from './wasm/kernel-bytes.js';
 import { HALF_TO_FLOAT64 } from './float16.js';
-import { finishLanes, LANES, type LossParams } from './kernel.js';
+import { finishLanes, LANES, RUN_ELEMENTS, type LossParams } from './kernel.js';
 
 /** How the kernel finds an input stored, as the .wat encodes it; any other dtype is widened to float64 first. */
 export type KernelInput = 'float16' | 'float32' | 'float64';
 export type KernelOutput = 'none' | 'float32' | 'float64';
 
-interface KernelExports {
-  readonly memory: WebAssembly.Memory;
-  lossGroups(
-    a: number,
-    aKind: number,
-    b: number,
-    bKind: number,
-    groups: number,
-    delta: number,
-    huber: number,
-    z: number,
-    zKind: number,
-    state: number,
-  ): void;
-}
+/** One of the kernel's loss functions: `runs` runs of RUN_ELEMENTS pairs into the lane state at `state`. */
+type LossRuns = (a: number, b: number, z: number, runs: number, delta: number, state: number) => void;
 
 const PAGE = 65536;
 const STATE = 0;
-/** Float64 copies of a block's last partial group of elements, zero-padded, and their losses. */
+/** Float64 copies of a block's last partial run of elements, zero-padded, and their losses. */
 const TAIL_A = 128;
-const TAIL_B = TAIL_A + LANES * 8;
-const TAIL_Z = TAIL_B + LANES * 8;
+const TAIL_B = TAIL_A + RUN_ELEMENTS * 8;
+const TAIL_Z = TAIL_B + RUN_ELEMENTS * 8;
 /** Chunk regions start after the first page, which holds the state and tails. */
 const REGIONS = PAGE;
 
-const INPUT_KIND: Readonly<Record<KernelInput, number>> = { float64: 0, float32: 1, float16: 2 };
-const Z_KIND: Readonly<Record<KernelOutput, number>> = { none: 0, float32: 1, float64: 2 };
+/** Names as scripts/kernel-wat.mjs spells them in its exports. */
+const WAT_TYPE: Readonly<Record<KernelInput | KernelOutput, string>> = {
+  none: 'none',
+  float16: 'f16',
+  float32: 'f32',
+  float64: 'f64',
+};
 const ITEM: Readonly<Record<KernelInput | KernelOutput, number>> = { none: 0, float16: 2, float32: 4, float64: 8 };
 
-function isKernelExports(x: WebAssembly.Exports): x is WebAssembly.Exports & KernelExports {
-  return x['memory'] instanceof WebAssembly.Memory && typeof x['lossGroups'] === 'function';
-}
+const exportName = (a: KernelInput, b: KernelInput, out: KernelOutput, huber: boolean): string =>
+  `loss_${WAT_TYPE[a]}_${WAT_TYPE[b]}_${WAT_TYPE[out]}_${huber ? 'huber' : 'smoothl1'}`;
 
 const align16 = (n: number): number => Math.ceil(n / 16) * 16;
 
@@ -67,7 +59,9 @@ function tailValues(buffer: ArrayBuffer, region: Region, type: KernelInput, at: 
  * One per thread: an instance is not shared.
  */
 export class WasmKernel {
-  readonly #exports: KernelExports;
+  readonly #memory: WebAssembly.Memory;
+  readonly #exports: WebAssembly.Exports;
+  readonly #functions = new Map<string, LossRuns>();
   /** The lane state, viewed once per memory buffer rather than once per block. */
   #state: Float64Array;
   #regions: Regions = {
@@ -77,11 +71,13 @@ export class WasmKernel {
   };
 
   constructor() {
-    const bytes = Uint8Array.from(atob(KERNEL_WASM_BASE64), (ch) => ch.charCodeAt(0));
+    const bytes = Buffer.from(KERNEL_WASM_BASE64, 'base64');
     const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes));
-    if (!isKernelExports(exports)) throw new Error('kernel.wasm lacks its exports');
+    const memory = exports['memory'];
+    if (!(memory instanceof WebAssembly.Memory)) throw new Error('kernel.wasm exports no memory');
+    this.#memory = memory;
     this.#exports = exports;
-    this.#state = new Float64Array(exports.memory.buffer, STATE, 2 * LANES);
+    this.#state = new Float64Array(memory.buffer, STATE, 2 * LANES);
   }
 
   /** Lays out regions of at least these sizes, growing memory when needed (never shrinking). */
@@ -90,7 +86,7 @@ export class WasmKernel {
     const b = { offset: align16(a.offset + aBytes), byteLength: bBytes };
     const z = { offset: align16(b.offset + bBytes), byteLength: zBytes };
     const need = z.offset + zBytes;
-    const memory = this.#exports.memory;
+    const memory = this.#memory;
     if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
     this.#regions = { a, b, z };
     // Growing replaces the memory's buffer and detaches views of the old one.
@@ -100,7 +96,19 @@ export class WasmKernel {
 
   /** A view of a region; views must be made anew after reserve(), which may replace the buffer. */
   bytes(region: Region): Uint8Array {
-    return new Uint8Array(this.#exports.memory.buffer, region.offset, region.byteLength);
+    return new Uint8Array(this.#memory.buffer, region.offset, region.byteLength);
+  }
+
+  #lossFunction(a: KernelInput, b: KernelInput, out: KernelOutput, huber: boolean): LossRuns {
+    const name = exportName(a, b, out, huber);
+    let fn = this.#functions.get(name);
+    if (fn === undefined) {
+      const found = this.#exports[name];
+      if (typeof found !== 'function') throw new Error(`kernel.wasm lacks ${name}`);
+      fn = found as LossRuns;
+      this.#functions.set(name, fn);
+    }
+    return fn;
   }
 
   /**
@@ -109,30 +117,19 @@ export class WasmKernel {
    * is 'none'. Returns the block's compensated sum (see kernel.ts).
    */
   blockLoss(at: number, n: number, aType: KernelInput, bType: KernelInput, params: LossParams, out: KernelOutput): number {
-    const { memory, lossGroups } = this.#exports;
     this.#state.fill(0);
-    const full = Math.floor(n / LANES);
-    const huber = params.huber ? 1 : 0;
+    const runs = Math.floor(n / RUN_ELEMENTS);
     const { a, b, z } = this.#regions;
-    lossGroups(
-      a.offset + at * ITEM[aType],
-      INPUT_KIND[aType],
-      b.offset + at * ITEM[bType],
-      INPUT_KIND[bType],
-      full,
-      params.delta,
-      huber,
-      z.offset + at * ITEM[out],
-      Z_KIND[out],
-      STATE,
-    );
-    const done = full * LANES;
+    const { delta, huber } = params;
+    const loss = this.#lossFunction(aType, bType, out, huber);
+    loss(a.offset + at * ITEM[aType], b.offset + at * ITEM[bType], z.offset + at * ITEM[out], runs, delta, STATE);
+    const done = runs * RUN_ELEMENTS;
     if (done < n) {
-      // The last partial group, padded with zeros: a zero pair has loss 0, which leaves every lane as it was.
-      const { buffer } = memory;
-      new Float64Array(buffer, TAIL_A, LANES).fill(0).set(tailValues(buffer, a, aType, at + done, n - done));
-      new Float64Array(buffer, TAIL_B, LANES).fill(0).set(tailValues(buffer, b, bType, at + done, n - done));
-      lossGroups(TAIL_A, INPUT_KIND.float64, TAIL_B, INPUT_KIND.float64, 1, params.delta, huber, TAIL_Z, Z_KIND.float64, STATE);
+      // The last partial run, padded with zeros: a zero pair has loss 0, which leaves every partial as it was.
+      const { buffer } = this.#memory;
+      new Float64Array(buffer, TAIL_A, RUN_ELEMENTS).fill(0).set(tailValues(buffer, a, aType, at + done, n - done));
+      new Float64Array(buffer, TAIL_B, RUN_ELEMENTS).fill(0).set(tailValues(buffer, b, bType, at + done, n - done));
+      this.#lossFunction('float64', 'float64', 'float64', huber)(TAIL_A, TAIL_B, TAIL_Z, 1, delta, STATE);
       if (out !== 'none') {
         const losses = new Float64Array(buffer, TAIL_Z, n - done);
         const offset = z.offset + (at + done) * ITEM[out];

@@ -192,14 +192,24 @@ export function fsum(values: ArrayLike<number>): number {
  * ed., §4.3). That is tighter than one ulp, which a plain float64 sum of a
  * few hundred terms usually misses. S is held as fsum(terms) plus the
  * correctly rounded remainder, so the distance is measured from S itself.
+ * `partialError` widens the bound by that much of S, for sums whose terms
+ * are first added in small plain partials.
  */
-export function closeToExactSum(sum: number, terms: ArrayLike<number>): boolean {
+export function closeToExactSum(sum: number, terms: ArrayLike<number>, partialError = 0): boolean {
   const hi = fsum(terms);
   const lo = fsum([...Array.from(terms), -hi]);
   const n = terms.length;
   // sum - hi is exact (Sterbenz) whenever sum is anywhere near hi.
-  return Math.abs(sum - hi - lo) <= (2 ** -53 + 2 * (n * 2 ** -53) ** 2) * hi + Number.MIN_VALUE;
+  return Math.abs(sum - hi - lo) <= (2 ** -53 + partialError + 2 * (n * 2 ** -53) ** 2) * hi + Number.MIN_VALUE;
 }
+
+/**
+ * The relative error that plain partials of 4 non-negative losses (a lane's
+ * share of a run, see src/kernel.ts) may add before compensation: 3
+ * roundings, each at most 2^-53 of the partial, and the partials sum to the
+ * total. Pass it to closeToExactSum for sums of element losses.
+ */
+export const PARTIAL_ERROR = 3 * 2 ** -53;
 
 // ---------------------------------------------------------------- raw tensors
 
