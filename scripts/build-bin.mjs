@@ -13,13 +13,12 @@
 // into a SEA blob; for each arch a copy of a Node binary of the same version
 // is stripped, the blob injected with postject, and the result run once.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { BUNDLE, bundleWorker, packageVersion, ROOT } from './bundle.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 const POSTJECT = require.resolve('postject/dist/cli.js');
 // The fuse Node looks for to know a blob was injected (Node's SEA docs).
@@ -61,17 +60,11 @@ const onPath = (cmd) => (process.env['PATH'] ?? '').split(':').some((dir) => dir
 
 const lastLine = (text) => (text ?? '').trim().split('\n').at(-1) ?? '';
 
-/** The bundle shared by both steps: Node 20, CommonJS, everything inlined. */
-const BUNDLE = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', write: false, logLevel: 'warning' };
-
-async function bundleWorker() {
-  const result = await build({ ...BUNDLE, entryPoints: [join(ROOT, 'src/worker.ts')] });
-  return result.outputFiles[0].text;
-}
-
 async function bundleCli(workerSource, version) {
   const result = await build({
     ...BUNDLE,
+    format: 'cjs',
+    write: false,
     // The same two lines as bin/smoothl1, which a CommonJS file cannot
     // write with top-level await.
     stdin: {
@@ -196,17 +189,17 @@ function inject(base, blob, target, arch, version) {
 
 async function main() {
   const { arches, out } = parseArgs(process.argv.slice(2));
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  const version = packageVersion();
   mkdirSync(out, { recursive: true });
   const work = join(out, 'sea');
   mkdirSync(work, { recursive: true });
   const workerSource = await bundleWorker();
-  const blob = makeBlob(work, await bundleCli(workerSource, pkg.version));
+  const blob = makeBlob(work, await bundleCli(workerSource, version));
   for (const arch of arches) {
     const final = join(out, `smoothl1-linux-${arch}`);
     const tmp = `${final}.tmp`;
     try {
-      const { stripped, works } = inject(baseNode(arch), blob, tmp, arch, pkg.version);
+      const { stripped, works } = inject(baseNode(arch), blob, tmp, arch, version);
       renameSync(tmp, final);
       const mb = (statSync(final).size / 1e6).toFixed(1);
       const check = works === undefined ? 'not run here (no qemu)' : '--version ok';

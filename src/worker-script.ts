@@ -10,10 +10,16 @@ import type { WorkerSpec } from './pool.js';
 declare const SMOOTHL1_WORKER_SOURCE: string | undefined;
 
 /**
+ * The bundled worker's file name beside the bundled CLI, set by
+ * scripts/bundle.mjs. Under tsc's output nothing defines it.
+ */
+declare const SMOOTHL1_WORKER_FILE: string | undefined;
+
+/**
  * Where the worker's code lives. Kept in this one module because a bundled
  * single-executable build starts its workers differently from plain Node.
  */
 export const LOSS_WORKER: WorkerSpec =
   typeof SMOOTHL1_WORKER_SOURCE === 'string'
     ? { source: SMOOTHL1_WORKER_SOURCE }
-    : { file: new URL('./worker.js', import.meta.url) };
+    : { file: new URL(typeof SMOOTHL1_WORKER_FILE === 'string' ? SMOOTHL1_WORKER_FILE : './worker.js', import.meta.url) };
