@@ -68,9 +68,7 @@ export function stagedChunkLoss(
   const aType = kernelInput(types.input);
   const bType = kernelInput(types.label);
   const zType = kernelOutput(out?.dtype);
-  for (let k = 0, start = 0; start < count; k++, start += BLOCK_ELEMENTS) {
-    sums[k] = kernel.blockLoss(start, Math.min(BLOCK_ELEMENTS, count - start), aType, bType, params, zType);
-  }
+  kernel.blockSums(count, aType, bType, params, zType, sums);
   if (out === null) return;
   const z = kernel.bytes(zRegion);
   if (out.dtype === 'float16') {

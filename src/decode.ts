@@ -1,4 +1,4 @@
-import { HALF_TO_FLOAT64, float64ToHalfBits } from './float16.js';
+import { float64ToHalfBits, halfTable } from './float16.js';
 import type { DType } from './tensor.js';
 
 type NativeArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
@@ -38,7 +38,8 @@ export function widenToFloat64(bytes: Uint8Array, dtype: DType, count: number, d
     widenInt64(new Uint32Array(bytes.buffer, bytes.byteOffset, 2 * count), dtype === 'int64', count, dst);
   } else if (dtype === 'float16') {
     const bits = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
-    for (let i = 0; i < count; i++) dst[i] = HALF_TO_FLOAT64[bits[i]!]!;
+    const half = halfTable();
+    for (let i = 0; i < count; i++) dst[i] = half[bits[i]!]!;
   } else {
     // Typed-array set() converts natively, far faster than an element loop over a union of array types.
     dst.set(nativeView(bytes, dtype, count));

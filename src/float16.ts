@@ -3,8 +3,14 @@
  * so half floats travel as their raw Uint16 bits.
  */
 
-/** Every binary16 bit pattern decoded to float64, indexed by the bits. */
-export const HALF_TO_FLOAT64: Float64Array = buildHalfTable();
+let table: Float64Array | undefined;
+
+/**
+ * Every binary16 bit pattern decoded to float64, indexed by the bits. Built
+ * on first use: building it took 5-7 ms, which every start-up and every
+ * worker paid, mostly for nothing (the kernel widens halves itself).
+ */
+export const halfTable = (): Float64Array => (table ??= buildHalfTable());
 
 function buildHalfTable(): Float64Array {
   const table = new Float64Array(65536);
@@ -58,4 +64,4 @@ export function float64ToHalfBits(x: number): number {
 }
 
 /** Rounds a float64 to the nearest binary16 value, returned as a float64. */
-export const roundToHalf = (x: number): number => HALF_TO_FLOAT64[float64ToHalfBits(x)]!;
+export const roundToHalf = (x: number): number => halfTable()[float64ToHalfBits(x)]!;
