@@ -31,7 +31,7 @@ export function poolExecutor(threads: number): LossExecutor {
   const pool = new WorkerPool<LossTask, LossResult>(threads, LOSS_WORKER);
   return {
     // Two per worker, so each has its next chunk queued while it works on this one.
-    parallelism: threads * 4,
+    parallelism: threads * 2,
     run: (task, transfer) => pool.run(task, transfer),
     close: () => pool.close(),
   };
