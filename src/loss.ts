@@ -15,10 +15,19 @@ import { npyScalar } from './write-npy.js';
 
 /**
  * 512 Ki elements: 2 MiB per float32 input. Large enough that a task's
- * overhead (a message each way) vanishes; small enough that two tasks per
- * worker keep peak memory low.
+ * overhead (a message each way) is small; small enough that the buffers of
+ * two tasks per worker (chunks from a stream, losses to write) keep peak
+ * memory low.
  */
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 19;
+
+/**
+ * 2 Mi elements, for a mean or sum of two inputs read as file ranges: such a
+ * task holds no buffer on the main thread, and a worker reads it in slices,
+ * so its size costs no memory, while a quarter as many tasks cut the time
+ * spent passing messages (8% of the wall time on a 1 GiB pair).
+ */
+export const RANGE_SUM_CHUNK_ELEMENTS = 1 << 21;
 
 /** Chunks of 'none' output that may wait to be written while the workers go on. */
 const WRITE_DEPTH = 4;
@@ -29,8 +38,12 @@ export interface LossOptions {
   /** false: PyTorch's smooth_l1_loss(beta=delta), the Huber loss divided by delta. */
   readonly huber: boolean;
   readonly threads: number;
-  /** Elements per chunk; rounded up to whole blocks. Results do not depend on it. */
-  readonly chunkElements: number;
+  /**
+   * Elements per chunk, rounded up to whole blocks; by default
+   * DEFAULT_CHUNK_ELEMENTS, or RANGE_SUM_CHUNK_ELEMENTS where that costs no
+   * memory. Results do not depend on it.
+   */
+  readonly chunkElements: number | undefined;
   /** Where to write the loss ('-' for stdout); required for reduction 'none'. */
   readonly output: string | undefined;
   /** The output's format; by default from its extension, else the input's (see outputFormat). */
@@ -47,7 +60,7 @@ export const DEFAULT_OPTIONS: LossOptions = {
   delta: 1,
   huber: true,
   threads: availableParallelism(),
-  chunkElements: DEFAULT_CHUNK_ELEMENTS,
+  chunkElements: undefined,
   output: undefined,
   format: undefined,
   inputColumn: undefined,
@@ -159,7 +172,8 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   // Workers take tens of milliseconds to start (and apache-arrow longer to
   // load): when the files are large enough to need workers, start them
   // while the inputs are being opened.
-  const early = opts.threads > 1 && (await largestFileBytes([inputPath, labelPath])) > 2 * opts.chunkElements ? poolExecutor(opts.threads) : undefined;
+  const bigFiles = (await largestFileBytes([inputPath, labelPath])) > 2 * (opts.chunkElements ?? DEFAULT_CHUNK_ELEMENTS);
+  const early = opts.threads > 1 && bigFiles ? poolExecutor(opts.threads) : undefined;
   try {
     return await computeLoss(inputPath, labelPath, opts, early);
   } finally {
@@ -176,8 +190,11 @@ async function computeLoss(inputPath: string, labelPath: string, opts: LossOptio
   const { shape, fortranOrder } = input.header;
   const dtype = resultDType(input.header.dtype, label.header.dtype);
   const count = elementCount(shape);
+  const chosen =
+    opts.chunkElements ??
+    (opts.reduction !== 'none' && input.rangesOnly === true && label.rangesOnly === true ? RANGE_SUM_CHUNK_ELEMENTS : DEFAULT_CHUNK_ELEMENTS);
   // No chunk larger than the tensor: buffers are sized by the chunk.
-  const chunkElements = wholeBlocks(Math.min(opts.chunkElements, count));
+  const chunkElements = wholeBlocks(Math.min(chosen, count));
   const chunks = Math.ceil(count / chunkElements);
   let writer: TensorWriter | undefined;
   try {

@@ -125,6 +125,7 @@ export function npyFileSource(layout: NpyLayout, handle: fsp.FileHandle): Tensor
   const itemSize = ITEM_SIZE[layout.header.dtype];
   return {
     header: layout.header,
+    rangesOnly: true,
     chunk: (start, count) =>
       Promise.resolve({
         kind: 'range',

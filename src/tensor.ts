@@ -45,6 +45,11 @@ export type Chunk =
 export interface TensorSource {
   readonly header: TensorHeader;
   /**
+   * Set when every chunk is a 'range', which the thread that computes it
+   * reads: a chunk then holds no memory here, whatever its size.
+   */
+  readonly rangesOnly?: true;
+  /**
    * The chunk holding elements [start, start + count) in storage order.
    * Callers ask in increasing order of `start`, so sequential sources work.
    */
