@@ -5,7 +5,7 @@ import type { Region, WasmKernel } from './wasm-kernel.js';
 import { ITEM_SIZE } from './dtype.js';
 import { fromSystemError, SmoothL1Error } from './errors.js';
 import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
-import type { ByteOrder, Chunk, DType, FloatDType } from './tensor.js';
+import type { ByteOrder, Chunk, DType, FilePiece, FloatDType } from './tensor.js';
 
 /** One tensor's part of a task: where its chunk is and how to read it. */
 export interface ChunkRef {
@@ -51,8 +51,13 @@ function readRange(file: string, fd: number, position: number, into: Uint8Array)
  */
 export function readChunkInto(ref: ChunkRef, into: Uint8Array): void {
   const { chunk } = ref;
-  if (chunk.kind === 'range') readRange(ref.file, chunk.fd, chunk.position, into);
-  else into.set(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  if (chunk.kind === 'range') {
+    let at = 0;
+    for (const piece of chunk.pieces) {
+      readRange(ref.file, chunk.fd, piece.position, into.subarray(at, at + piece.byteLength));
+      at += piece.byteLength;
+    }
+  } else into.set(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   // Byte order is settled once, here, on bytes this thread owns.
   const itemSize = ITEM_SIZE[ref.dtype];
   if (needsSwap(ref.byteOrder, itemSize)) swapInPlace(into, itemSize);
@@ -73,6 +78,19 @@ function fillRegion(kernel: WasmKernel, region: Region, ref: ChunkRef, count: nu
  */
 export const SLICE_ELEMENTS = 16 * BLOCK_ELEMENTS;
 
+/** The part of back-to-back pieces from byte `skip`, `byteLength` long. */
+function cutPieces(pieces: readonly FilePiece[], skip: number, byteLength: number): FilePiece[] {
+  const cut: FilePiece[] = [];
+  let offset = 0;
+  for (const piece of pieces) {
+    const from = Math.max(skip, offset);
+    const to = Math.min(skip + byteLength, offset + piece.byteLength);
+    if (from < to) cut.push({ position: piece.position + (from - offset), byteLength: to - from });
+    offset += piece.byteLength;
+  }
+  return cut;
+}
+
 /** Elements [first, first + n) of a chunk. */
 function slice(ref: ChunkRef, first: number, n: number): ChunkRef {
   const { chunk } = ref;
@@ -80,7 +98,10 @@ function slice(ref: ChunkRef, first: number, n: number): ChunkRef {
   const byteLength = n * ITEM_SIZE[ref.dtype];
   return {
     ...ref,
-    chunk: chunk.kind === 'range' ? { ...chunk, position: chunk.position + skip, byteLength } : { ...chunk, byteOffset: chunk.byteOffset + skip, byteLength },
+    chunk:
+      chunk.kind === 'range'
+        ? { ...chunk, pieces: cutPieces(chunk.pieces, skip, byteLength), byteLength }
+        : { ...chunk, byteOffset: chunk.byteOffset + skip, byteLength },
   };
 }
 

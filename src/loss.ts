@@ -22,10 +22,11 @@ import { npyScalar } from './write-npy.js';
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 19;
 
 /**
- * 2 Mi elements, for a mean or sum of two inputs read as file ranges: such a
- * task holds no buffer on the main thread, and a worker reads it in slices,
- * so its size costs no memory, while a quarter as many tasks cut the time
- * spent passing messages (8% of the wall time on a 1 GiB pair).
+ * 2 Mi elements, for a mean or sum of two inputs read as file ranges (.npy
+ * and Arrow files): such a task holds no buffer on the main thread, and a
+ * worker reads it in slices, so its size costs no memory, while a quarter as
+ * many tasks cut the time spent passing messages (8% of the wall time on a
+ * 1 GiB pair).
  */
 export const RANGE_SUM_CHUNK_ELEMENTS = 1 << 21;
 
@@ -192,7 +193,9 @@ async function computeLoss(inputPath: string, labelPath: string, opts: LossOptio
   const count = elementCount(shape);
   const chosen =
     opts.chunkElements ??
-    (opts.reduction !== 'none' && input.rangesOnly === true && label.rangesOnly === true ? RANGE_SUM_CHUNK_ELEMENTS : DEFAULT_CHUNK_ELEMENTS);
+    (opts.reduction !== 'none' && [input, label].every((s) => (s.rangeChunkElements ?? 0) >= RANGE_SUM_CHUNK_ELEMENTS)
+      ? RANGE_SUM_CHUNK_ELEMENTS
+      : DEFAULT_CHUNK_ELEMENTS);
   // No chunk larger than the tensor: buffers are sized by the chunk.
   const chunkElements = wholeBlocks(Math.min(chosen, count));
   const chunks = Math.ceil(count / chunkElements);

@@ -659,36 +659,47 @@ function segmentAt(segments: readonly RangeSegment[], start: number): number {
 }
 
 /**
- * Chunks from byte ranges, in any order: a range inside one batch for a
- * worker to read, or else the pieces read here into one buffer (one read
- * of the whole span when the gaps between batches are small).
+ * A range chunk may span this many record batches: a worker reads each
+ * piece with a read of its own. A chunk over more (tiny batches) is read
+ * here into one buffer instead, with one read of the whole span when the
+ * gaps between batches are small.
  */
+const MAX_RANGE_PIECES = 64;
+
+/**
+ * The largest chunk that is always a range: one that spans at most
+ * MAX_RANGE_PIECES batches, given the smallest batch (the last one aside,
+ * which only adds a piece at the end).
+ */
+function rangeChunkElements(segments: readonly RangeSegment[]): number {
+  const smallest = Math.min(...segments.slice(0, -1).map((s) => s.elements));
+  return smallest === Infinity ? Infinity : (MAX_RANGE_PIECES - 2) * smallest;
+}
+
+/** Chunks from byte ranges, in any order (see MAX_RANGE_PIECES). */
 function rangeChunks(file: string, handle: FileHandle, segments: readonly RangeSegment[], itemSize: number): TensorSource['chunk'] {
   return async (start, count) => {
-    let i = segmentAt(segments, start);
-    const head = segments[i];
-    if (head === undefined || start < head.first) throw corrupt(file, `no record batch holds element ${start}`);
-    if (start + count <= head.first + head.elements) {
-      return { kind: 'range', fd: handle.fd, position: head.position + (start - head.first) * itemSize, byteLength: count * itemSize };
-    }
-    const pieces: { at: number; position: number; length: number }[] = [];
-    for (let done = 0; done < count; i++) {
+    const pieces: { at: number; position: number; byteLength: number }[] = [];
+    for (let i = segmentAt(segments, start), done = 0; done < count; i++) {
       const s = segments[i];
-      if (s === undefined) throw corrupt(file, `record batches end before element ${start + count}`);
+      if (s === undefined || start + done < s.first) throw corrupt(file, `no record batch holds element ${start + done}`);
       const from = start + done - s.first;
       const n = Math.min(count - done, s.elements - from);
-      pieces.push({ at: done * itemSize, position: s.position + from * itemSize, length: n * itemSize });
+      pieces.push({ at: done * itemSize, position: s.position + from * itemSize, byteLength: n * itemSize });
       done += n;
+    }
+    if (pieces.length <= MAX_RANGE_PIECES) {
+      return { kind: 'range', fd: handle.fd, pieces: pieces.map(({ position, byteLength }) => ({ position, byteLength })), byteLength: count * itemSize };
     }
     const out = new Uint8Array(count * itemSize);
     const low = Math.min(...pieces.map((p) => p.position));
-    const high = Math.max(...pieces.map((p) => p.position + p.length));
+    const high = Math.max(...pieces.map((p) => p.position + p.byteLength));
     if (high - low <= 2 * out.length) {
       const span = new Uint8Array(high - low);
       await readInto(file, handle, span, low);
-      for (const p of pieces) out.set(span.subarray(p.position - low, p.position - low + p.length), p.at);
+      for (const p of pieces) out.set(span.subarray(p.position - low, p.position - low + p.byteLength), p.at);
     } else {
-      for (const p of pieces) await readInto(file, handle, out.subarray(p.at, p.at + p.length), p.position);
+      for (const p of pieces) await readInto(file, handle, out.subarray(p.at, p.at + p.byteLength), p.position);
     }
     return { kind: 'bytes', buffer: out.buffer, byteOffset: 0, byteLength: out.byteLength };
   };
@@ -699,7 +710,13 @@ function rangeChunks(file: string, handle: FileHandle, segments: readonly RangeS
  * through apache-arrow's record batch reader. Uses `reader` for the cross
  * check, so the caller needs a fresh reader if this gives undefined.
  */
-async function byteRangeChunks(file: string, handle: FileHandle, scan: FileScan, layout: ColumnLayout, reader: OpenReader): Promise<TensorSource['chunk'] | undefined> {
+async function byteRangeChunks(
+  file: string,
+  handle: FileHandle,
+  scan: FileScan,
+  layout: ColumnLayout,
+  reader: OpenReader,
+): Promise<Pick<TensorSource, 'chunk' | 'rangeChunkElements'> | undefined> {
   // Arrow bit-packs booleans: those need unpacking here.
   if (layout.dtype === 'bool') return undefined;
   const slots = reader.schema.metadataVersion >= MetadataVersion.V4 ? columnSlots(reader.schema, layout.index) : undefined;
@@ -708,7 +725,7 @@ async function byteRangeChunks(file: string, handle: FileHandle, scan: FileScan,
   const first = segments?.[0];
   if (segments === undefined) return undefined;
   if (first !== undefined && !(await agreesWithReader(file, handle, layout, first, reader))) return undefined;
-  return rangeChunks(file, handle, segments, ITEM_SIZE[layout.dtype]);
+  return { chunk: rangeChunks(file, handle, segments, ITEM_SIZE[layout.dtype]), rangeChunkElements: rangeChunkElements(segments) };
 }
 
 // ---------------------------------------------------------------------------
@@ -740,7 +757,7 @@ export async function openArrowFile(file: string, handle: FileHandle, options: A
     // Not reader.cancel(): that would close the handle behind our back; closing it is ours.
     const close = (): Promise<void> => handle.close();
     const ranges = await byteRangeChunks(file, handle, scan, layout, reader);
-    if (ranges !== undefined) return { header, chunk: ranges, close };
+    if (ranges !== undefined) return { header, ...ranges, close };
     const cursor = new BatchCursor(file, layout, pullFrom(await openReader(handle)));
     return {
       header,

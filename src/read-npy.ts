@@ -125,12 +125,12 @@ export function npyFileSource(layout: NpyLayout, handle: fsp.FileHandle): Tensor
   const itemSize = ITEM_SIZE[layout.header.dtype];
   return {
     header: layout.header,
-    rangesOnly: true,
+    rangeChunkElements: Infinity,
     chunk: (start, count) =>
       Promise.resolve({
         kind: 'range',
         fd: handle.fd,
-        position: layout.dataOffset + start * itemSize,
+        pieces: [{ position: layout.dataOffset + start * itemSize, byteLength: count * itemSize }],
         byteLength: count * itemSize,
       }),
     close: () => handle.close(),

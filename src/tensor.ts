@@ -38,17 +38,23 @@ export interface TensorHeader {
  * so it can be transferred to the worker.
  */
 export type Chunk =
-  | { readonly kind: 'range'; readonly fd: number; readonly position: number; readonly byteLength: number }
+  | { readonly kind: 'range'; readonly fd: number; readonly pieces: readonly FilePiece[]; readonly byteLength: number }
   | { readonly kind: 'bytes'; readonly buffer: ArrayBuffer; readonly byteOffset: number; readonly byteLength: number };
+
+/** Bytes of a file at a position: a range chunk is one or a few of them, back to back in the tensor. */
+export interface FilePiece {
+  readonly position: number;
+  readonly byteLength: number;
+}
 
 /** A tensor being read: its header and its elements, chunk by chunk, in storage order. */
 export interface TensorSource {
   readonly header: TensorHeader;
   /**
-   * Set when every chunk is a 'range', which the thread that computes it
-   * reads: a chunk then holds no memory here, whatever its size.
+   * Chunks of up to this many elements are 'range's, which the thread that
+   * computes them reads: they hold no memory here, whatever their size.
    */
-  readonly rangesOnly?: true;
+  readonly rangeChunkElements?: number;
   /**
    * The chunk holding elements [start, start + count) in storage order.
    * Callers ask in increasing order of `start`, so sequential sources work.

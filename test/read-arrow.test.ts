@@ -186,6 +186,25 @@ for (const format of FORMATS) {
   });
 }
 
+for (const format of FORMATS) {
+  test(`a chunk over a few batches is a range of pieces; over very many tiny ones, bytes read here (${format})`, async (t) => {
+    const values = Float64Array.from({ length: 1000 }, (_, i) => i / 3);
+    const few = await openPath(save(t, ipcOf([{ name: 'x', column: columnFromArray(values, float64(), { maxBatchRows: 100 }) }], format)));
+    t.teardown(() => few.close());
+    // The smallest batch but the last bounds the chunk that is always a range: 62 batches of 100 rows.
+    t.is(few.rangeChunkElements, 6200);
+    const spanning = await few.chunk(50, 300);
+    if (spanning.kind !== 'range') return t.fail('a chunk over 4 batches is a range');
+    t.deepEqual(spanning.pieces.map((p) => p.byteLength), [50, 100, 100, 50].map((rows) => rows * 8));
+    t.deepEqual(chunkBytes(spanning), bytesOf(values.subarray(50, 350)));
+    const tiny = await openPath(save(t, ipcOf([{ name: 'x', column: columnFromArray(values, float64(), { maxBatchRows: 5 }) }], format)));
+    t.teardown(() => tiny.close());
+    const many = await tiny.chunk(3, 500);
+    t.is(many.kind, 'bytes', '101 pieces are too many for a worker to read one by one');
+    t.deepEqual(chunkBytes(many), bytesOf(values.subarray(3, 503)));
+  });
+}
+
 test('a bool column split across batches and chunks unpacks every bit', async (t) => {
   const values = Array.from({ length: 2049 }, (_, i) => i % 3 === 0 || i % 7 === 0);
   const source = await openPath(save(t, ipcOf([{ name: 'b', column: columnFromArray(values, bool(), { maxBatchRows: 1000 }) }], 'stream')));
