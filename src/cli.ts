@@ -26,7 +26,7 @@ function program(): Command {
     .option('--input-column <name>', 'the Arrow column of INPUT to read')
     .option('--label-column <name>', 'the Arrow column of LABEL to read')
     .option('--fail-above <LIMIT>', 'exit with status 1 when the loss is above LIMIT or NaN (a CI gate)')
-    .option('-t, --threads <N>', `worker threads (default: ${DEFAULT_OPTIONS.threads}, the available parallelism)`)
+    .option('-t, --threads <N>', `worker threads for inputs of 64 Mi elements or more (default: ${DEFAULT_OPTIONS.threads}, the available parallelism)`)
     .version(version(), '-V, --version')
     .exitOverride()
     // Errors are printed once, our way, by main().
@@ -63,7 +63,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const cmd = program().parse([...argv], { from: 'user' });
     const [inputPath = '', labelPath = ''] = cmd.args;
     const flags = cmd.opts<RawOptions>();
-    const options = parseOptions({ ...flags, chunkElements: process.env['SMOOTHL1_CHUNK_ELEMENTS'] }, DEFAULT_OPTIONS);
+    const hidden = { chunkElements: process.env['SMOOTHL1_CHUNK_ELEMENTS'], poolMinElements: process.env['SMOOTHL1_POOL_MIN_ELEMENTS'] };
+    const options = parseOptions({ ...flags, ...hidden }, DEFAULT_OPTIONS);
     const failAbove = parseFailAbove(flags);
     const summary = await smoothL1Loss(inputPath, labelPath, options);
     if (summary.value === undefined) return 0;

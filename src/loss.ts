@@ -30,6 +30,15 @@ export const DEFAULT_CHUNK_ELEMENTS = 1 << 19;
  */
 export const RANGE_SUM_CHUNK_ELEMENTS = 1 << 21;
 
+/**
+ * 64 Mi elements: smaller inputs run on one thread whatever --threads says.
+ * A worker takes 40-60 ms of a core to start, and reading from the page
+ * cache, most of the work, is bound by memory bandwidth that two cores
+ * share. Measured here (2 cores): one thread finishes first up to about
+ * 32 Mi elements, two from about 64 Mi (mean of float32 .npy files).
+ */
+export const POOL_MIN_ELEMENTS = 1 << 26;
+
 /** Chunks of 'none' output that may wait to be written while the workers go on. */
 const WRITE_DEPTH = 4;
 
@@ -52,6 +61,8 @@ export interface LossOptions {
   /** The Arrow column of INPUT and LABEL to read; needed when a schema has several fields. */
   readonly inputColumn: string | undefined;
   readonly labelColumn: string | undefined;
+  /** Inputs with fewer elements run on one thread (POOL_MIN_ELEMENTS by default). */
+  readonly poolMinElements: number;
   /** Largest Fortran-ordered input reordered in memory to pair with a C-ordered one; larger ones are refused. */
   readonly reorderLimitBytes: number;
 }
@@ -62,6 +73,7 @@ export const DEFAULT_OPTIONS: LossOptions = {
   huber: true,
   threads: availableParallelism(),
   chunkElements: undefined,
+  poolMinElements: POOL_MIN_ELEMENTS,
   output: undefined,
   format: undefined,
   inputColumn: undefined,
@@ -173,8 +185,9 @@ export async function smoothL1Loss(inputPath: string, labelPath: string, options
   // Workers take tens of milliseconds to start (and apache-arrow longer to
   // load): when the files are large enough to need workers, start them
   // while the inputs are being opened.
-  const bigFiles = (await largestFileBytes([inputPath, labelPath])) > 2 * (opts.chunkElements ?? DEFAULT_CHUNK_ELEMENTS);
-  const early = opts.threads > 1 && bigFiles ? poolExecutor(opts.threads) : undefined;
+  // A file of B bytes holds at least B/8 elements.
+  const surelyLarge = (await largestFileBytes([inputPath, labelPath])) / 8 >= Math.max(opts.poolMinElements, 2 * (opts.chunkElements ?? DEFAULT_CHUNK_ELEMENTS));
+  const early = opts.threads > 1 && surelyLarge ? poolExecutor(opts.threads) : undefined;
   try {
     return await computeLoss(inputPath, labelPath, opts, early);
   } finally {
@@ -211,7 +224,7 @@ async function computeLoss(inputPath: string, labelPath: string, opts: LossOptio
     throw err;
   }
   const executor: LossExecutor =
-    early ?? (opts.threads <= 1 || chunks <= 1 ? inlineExecutor() : poolExecutor(Math.min(opts.threads, chunks)));
+    early ?? (opts.threads <= 1 || chunks <= 1 || count < opts.poolMinElements ? inlineExecutor() : poolExecutor(Math.min(opts.threads, chunks)));
   const params: LossParams = { delta: opts.delta, huber: opts.huber };
   const folder = new BlockSumFolder();
   // Output buffers circulate: to a worker with a task, back with its result, back here once written.

@@ -16,6 +16,8 @@ export interface RawOptions {
   readonly labelColumn?: string | undefined;
   /** SMOOTHL1_CHUNK_ELEMENTS: a hidden knob for tests that vary the chunk size. */
   readonly chunkElements?: string | undefined;
+  /** SMOOTHL1_POOL_MIN_ELEMENTS: a hidden knob for tests that run the pool on small inputs. */
+  readonly poolMinElements?: string | undefined;
 }
 
 const REDUCTIONS: readonly Reduction[] = ['none', 'mean', 'sum'];
@@ -52,6 +54,10 @@ function parsePositiveInt(flag: string, text: string): number {
   return value;
 }
 
+function parseNonNegativeInt(flag: string, text: string): number {
+  return text === '0' ? 0 : parsePositiveInt(flag, text);
+}
+
 /** Validated options; `defaults` supplies what the flags leave out. No I/O. */
 export function parseOptions(raw: RawOptions, defaults: LossOptions): LossOptions {
   const reduction = parseReduction(raw.reduction);
@@ -66,6 +72,8 @@ export function parseOptions(raw: RawOptions, defaults: LossOptions): LossOption
     threads: raw.threads === undefined ? defaults.threads : parsePositiveInt('--threads', raw.threads),
     chunkElements:
       raw.chunkElements === undefined ? defaults.chunkElements : parsePositiveInt('SMOOTHL1_CHUNK_ELEMENTS', raw.chunkElements),
+    poolMinElements:
+      raw.poolMinElements === undefined ? defaults.poolMinElements : parseNonNegativeInt('SMOOTHL1_POOL_MIN_ELEMENTS', raw.poolMinElements),
     reorderLimitBytes: defaults.reorderLimitBytes,
     format: raw.format === undefined ? undefined : parseFormat(raw.format),
     inputColumn: raw.inputColumn,

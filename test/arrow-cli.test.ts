@@ -49,7 +49,7 @@ test('two columns of one file, and the same columns as separate files batched 10
   const dir = tempDir(t);
   const { path, pred, target } = twoColumnFile(dir, 20000);
   const { input, label } = separateFiles(dir, pred, target);
-  const env = { SMOOTHL1_CHUNK_ELEMENTS: '4096' };
+  const env = { SMOOTHL1_CHUNK_ELEMENTS: '4096', SMOOTHL1_POOL_MIN_ELEMENTS: '0' };
   const same = ok(t, await runCli([path, path, '--input-column', 'pred', '--label-column', 'target', '-r', 'sum'], { env }));
   const split = ok(t, await runCli([input, label, '-r', 'sum', '--threads', '2'], { env }));
   t.is(split, same);

@@ -45,7 +45,7 @@ for (const c of cases) {
       };
       const arrowCase = { ...c, input: convert(c.input, 'input'), label: convert(c.label, 'label') };
       const out = join(dir, 'out.npy');
-      const r = await runCli([...caseArgs(arrowCase, out), '--threads', '2'], { env: { SMOOTHL1_CHUNK_ELEMENTS: '4096' } });
+      const r = await runCli([...caseArgs(arrowCase, out), '--threads', '2'], { env: { SMOOTHL1_CHUNK_ELEMENTS: '4096', SMOOTHL1_POOL_MIN_ELEMENTS: '0' } });
       checkCase(t, c, r, out);
     });
   }
@@ -57,7 +57,7 @@ test('a stream on stdin gives the same result as the .npy file it was made from'
   const out = join(tempDir(t), 'out.npy');
   const stream = npyToArrow(join(CONFORMANCE, c.input), 'stream', 1000) ?? new Uint8Array(0);
   const args = caseArgs({ ...c, input: '-' }, out);
-  const r = await runCli([...args, '--threads', '2'], { stdin: stream, env: { SMOOTHL1_CHUNK_ELEMENTS: '4096' } });
+  const r = await runCli([...args, '--threads', '2'], { stdin: stream, env: { SMOOTHL1_CHUNK_ELEMENTS: '4096', SMOOTHL1_POOL_MIN_ELEMENTS: '0' } });
   checkCase(t, c, r, out);
   t.true(readFileSync(out).length > 0);
 });

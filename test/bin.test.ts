@@ -40,7 +40,7 @@ const EXTRA_CASES: readonly ConformanceCase[] = [asArrow('chunk_boundaries_none'
 // inside the executable: its workers start from embedded source, not a file.
 const RUNS = [
   { title: '--threads 1', args: ['--threads', '1'], env: [] },
-  { title: '--threads 2, small chunks', args: ['--threads', '2'], env: ['SMOOTHL1_CHUNK_ELEMENTS=4096'] },
+  { title: '--threads 2, small chunks', args: ['--threads', '2'], env: ['SMOOTHL1_CHUNK_ELEMENTS=4096', 'SMOOTHL1_POOL_MIN_ELEMENTS=0'] },
 ] as const;
 const POOL_RUN = RUNS[1];
 

@@ -9,7 +9,7 @@ import { tempDir } from './helpers/tmp.js';
 const runs: { title: string; args: readonly string[]; env: Record<string, string> }[] = [
   { title: '--threads 1', args: ['--threads', '1'], env: {} },
   { title: 'default threads', args: [], env: {} },
-  { title: '--threads 2, small chunks', args: ['--threads', '2'], env: { SMOOTHL1_CHUNK_ELEMENTS: '4096' } },
+  { title: '--threads 2, small chunks', args: ['--threads', '2'], env: { SMOOTHL1_CHUNK_ELEMENTS: '4096', SMOOTHL1_POOL_MIN_ELEMENTS: '0' } },
 ];
 
 for (const c of CONFORMANCE_CASES) {

@@ -29,11 +29,12 @@ const caseArb = fc.record({
   specials: fc.boolean(),
 });
 
+// poolMinElements 0: the pool runs however small the case.
 const configs = [
   { threads: 1, chunkElements: 1 << 19 },
-  { threads: 2, chunkElements: 4096 },
-  { threads: 3, chunkElements: 8192 },
-  { threads: 2, chunkElements: 12288 },
+  { threads: 2, chunkElements: 4096, poolMinElements: 0 },
+  { threads: 3, chunkElements: 8192, poolMinElements: 0 },
+  { threads: 2, chunkElements: 12288, poolMinElements: 0 },
 ];
 
 const TOLERANCE = { float16: 2e-3, float32: 3e-7, float64: 1e-12 } as const;
@@ -107,7 +108,7 @@ testProp(
     const args = [input, label, '--delta', String(c.delta), ...(c.huber ? [] : ['--no-huber'])];
     const runs = await Promise.all([
       runCli([...args, '--threads', '1']),
-      runCli([...args, '--threads', '2'], { env: { SMOOTHL1_CHUNK_ELEMENTS: '4096' } }),
+      runCli([...args, '--threads', '2'], { env: { SMOOTHL1_CHUNK_ELEMENTS: '4096', SMOOTHL1_POOL_MIN_ELEMENTS: '0' } }),
     ]);
     t.is(runs[0]!.code, 0, runs[0]!.stderr);
     t.is(runs[0]!.stdout.toString(), runs[1]!.stdout.toString());

@@ -25,6 +25,7 @@ test('defaults fill what the flags leave out', (t) => {
     output: undefined,
     threads: 3,
     chunkElements: 1234,
+    poolMinElements: DEFAULTS.poolMinElements,
     reorderLimitBytes: 5678,
     format: undefined,
     inputColumn: undefined,
@@ -190,4 +191,11 @@ for (const text of ['', ' ', 'nan', 'inf', '-Infinity', '1e999', 'abc']) {
 
 test('--fail-above needs a scalar loss', (t) => {
   t.regex(usageError(t, () => parseFailAbove(raw({ reduction: 'none', output: 'x.npy', failAbove: '1' }))).reason, /--reduction mean or sum/);
+});
+
+test('SMOOTHL1_POOL_MIN_ELEMENTS takes 0 and positive integers, and nothing else', (t) => {
+  t.is(parseOptions(raw({ poolMinElements: '0' }), DEFAULTS).poolMinElements, 0);
+  t.is(parseOptions(raw({ poolMinElements: '4096' }), DEFAULTS).poolMinElements, 4096);
+  t.is(parseOptions(raw({}), DEFAULTS).poolMinElements, DEFAULTS.poolMinElements);
+  for (const text of ['00', '-1', '1.5', '', 'x']) usageError(t, () => parseOptions(raw({ poolMinElements: text }), DEFAULTS));
 });
