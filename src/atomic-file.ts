@@ -38,6 +38,7 @@ export async function openAtomicFile(target: string): Promise<ByteSink> {
   }
   temporaries.add(temp);
   let closed = false;
+  let written = 0;
   const close = async (): Promise<void> => {
     if (!closed) {
       closed = true;
@@ -45,11 +46,15 @@ export async function openAtomicFile(target: string): Promise<ByteSink> {
     }
   };
   return {
+    get file() {
+      return { fd: handle.fd, written };
+    },
     async write(bytes) {
       try {
         for (let done = 0; done < bytes.length; ) {
           const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
           done += bytesWritten;
+          written += bytesWritten;
         }
       } catch (err) {
         throw fromSystemError(target, err);

@@ -13,6 +13,8 @@ export interface TypedBytes {
 /** A thread's kernel instance and its memory, reused for every chunk. */
 export interface Scratch {
   readonly kernel: WasmKernel;
+  /** A slice's losses on their way to a file written by position (see runLossTask). */
+  out?: Uint8Array;
 }
 
 export const newScratch = (): Scratch => ({ kernel: new WasmKernel() });

@@ -1,11 +1,11 @@
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { needsSwap, swapInPlace } from './byte-order.js';
 import { blockCount, rawSlot, reserveChunk, stagedChunkLoss, widen, type Scratch } from './chunk-loss.js';
 import type { Region, WasmKernel } from './wasm-kernel.js';
 import { ITEM_SIZE } from './dtype.js';
 import { fromSystemError, SmoothL1Error } from './errors.js';
 import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
-import type { ByteOrder, Chunk, DType, FilePiece, FloatDType } from './tensor.js';
+import type { ByteOrder, Chunk, DirectOutput, DType, FilePiece, FloatDType } from './tensor.js';
 
 /** One tensor's part of a task: where its chunk is and how to read it. */
 export interface ChunkRef {
@@ -21,8 +21,11 @@ export interface LossTask {
   readonly label: ChunkRef;
   readonly count: number;
   readonly params: LossParams;
-  /** A buffer to fill with the element losses (reduction 'none'); it travels back in the result. */
-  readonly output: { readonly buffer: ArrayBuffer; readonly dtype: FloatDType } | null;
+  /**
+   * Where the element losses go (reduction 'none'): a buffer that travels
+   * back in the result, or the output file, written by position from here.
+   */
+  readonly output: { readonly buffer: ArrayBuffer; readonly dtype: FloatDType } | { readonly direct: DirectOutput; readonly dtype: FloatDType } | null;
 }
 
 export interface LossResult {
@@ -105,19 +108,35 @@ function slice(ref: ChunkRef, first: number, n: number): ChunkRef {
   };
 }
 
-export function runLossTask(task: LossTask, { kernel }: Scratch): { result: LossResult; transfer: ArrayBuffer[] } {
+function writeAt({ path, fd }: DirectOutput, position: number, bytes: Uint8Array): void {
+  try {
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, position + done);
+  } catch (err) {
+    throw fromSystemError(path, err);
+  }
+}
+
+export function runLossTask(task: LossTask, scratch: Scratch): { result: LossResult; transfer: ArrayBuffer[] } {
+  const { kernel } = scratch;
+  const { output } = task;
   const sums = new Float64Array(blockCount(task.count));
-  const outItem = task.output === null ? 0 : ITEM_SIZE[task.output.dtype];
+  const outItem = output === null ? 0 : ITEM_SIZE[output.dtype];
   const types = { input: task.input.dtype, label: task.label.dtype };
   for (let first = 0; first < task.count; first += SLICE_ELEMENTS) {
     const n = Math.min(SLICE_ELEMENTS, task.count - first);
-    const regions = reserveChunk(kernel, task.input.dtype, task.label.dtype, task.output?.dtype, n);
+    const regions = reserveChunk(kernel, task.input.dtype, task.label.dtype, output?.dtype, n);
     fillRegion(kernel, regions.a, slice(task.input, first, n), n);
     fillRegion(kernel, regions.b, slice(task.label, first, n), n);
-    const out =
-      task.output === null ? null : { bytes: new Uint8Array(task.output.buffer, first * outItem, n * outItem), dtype: task.output.dtype };
+    const bytes =
+      output === null
+        ? null
+        : 'buffer' in output
+          ? new Uint8Array(output.buffer, first * outItem, n * outItem)
+          : (scratch.out ??= new Uint8Array(SLICE_ELEMENTS * 8)).subarray(0, n * outItem);
+    const out = output === null || bytes === null ? null : { bytes, dtype: output.dtype };
     stagedChunkLoss(kernel, types, n, task.params, out, sums.subarray(first / BLOCK_ELEMENTS), regions.z);
+    if (output !== null && bytes !== null && 'direct' in output) writeAt(output.direct, output.direct.position + first * outItem, bytes);
   }
-  const output = task.output?.buffer ?? null;
-  return { result: { sums, output }, transfer: output === null ? [sums.buffer] : [sums.buffer, output] };
+  const back = output !== null && 'buffer' in output ? output.buffer : null;
+  return { result: { sums, output: back }, transfer: back === null ? [sums.buffer] : [sums.buffer, back] };
 }

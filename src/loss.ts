@@ -204,25 +204,27 @@ async function computeLoss(inputPath: string, labelPath: string, opts: LossOptio
   const { shape, fortranOrder } = input.header;
   const dtype = resultDType(input.header.dtype, label.header.dtype);
   const count = elementCount(shape);
-  const chosen =
-    opts.chunkElements ??
-    (opts.reduction !== 'none' && [input, label].every((s) => (s.rangeChunkElements ?? 0) >= RANGE_SUM_CHUNK_ELEMENTS)
-      ? RANGE_SUM_CHUNK_ELEMENTS
-      : DEFAULT_CHUNK_ELEMENTS);
-  // No chunk larger than the tensor: buffers are sized by the chunk.
-  const chunkElements = wholeBlocks(Math.min(chosen, count));
-  const chunks = Math.ceil(count / chunkElements);
   let writer: TensorWriter | undefined;
   try {
     if (opts.reduction === 'none' && opts.output !== undefined) {
       const format = outputFormat(opts.output, opts.format, inputFormat);
       if (format !== 'npy' && shape.length === 0) throw zeroDAsArrow(opts.output);
-      writer = await openTensorWriter(format, await openOutput(opts.output), dtype, shape, fortranOrder);
+      writer = await openTensorWriter(format, await openOutput(opts.output), dtype, shape, fortranOrder, opts.output);
     }
   } catch (err) {
     await Promise.all([input.close(), label.close()]);
     throw err;
   }
+  // Losses written by position from the workers hold no buffer here either.
+  const direct = writer?.direct;
+  const chosen =
+    opts.chunkElements ??
+    ((writer === undefined || direct !== undefined) && [input, label].every((s) => (s.rangeChunkElements ?? 0) >= RANGE_SUM_CHUNK_ELEMENTS)
+      ? RANGE_SUM_CHUNK_ELEMENTS
+      : DEFAULT_CHUNK_ELEMENTS);
+  // No chunk larger than the tensor: buffers are sized by the chunk.
+  const chunkElements = wholeBlocks(Math.min(chosen, count));
+  const chunks = Math.ceil(count / chunkElements);
   const executor: LossExecutor =
     early ?? (opts.threads <= 1 || chunks <= 1 || count < opts.poolMinElements ? inlineExecutor() : poolExecutor(Math.min(opts.threads, chunks)));
   const params: LossParams = { delta: opts.delta, huber: opts.huber };
@@ -238,12 +240,18 @@ async function computeLoss(inputPath: string, labelPath: string, opts: LossOptio
       count,
       chunkElements,
       executor.parallelism,
-      async (first, n) => ({ n, chunks: await Promise.all([input.chunk(first, n), label.chunk(first, n)]) }),
-      ({ n, chunks: [a, b] }) => {
-        const output = writer === undefined ? null : { buffer: takeBuffer(), dtype };
-        const task: LossTask = { input: chunkRef(input, a), label: chunkRef(label, b), count: n, params, output };
+      async (first, n) => ({ first, n, chunks: await Promise.all([input.chunk(first, n), label.chunk(first, n)]) }),
+      ({ first, n, chunks: [a, b] }) => {
         const transfer = [a, b].flatMap((c) => (c.kind === 'bytes' ? [c.buffer] : []));
-        return executor.run(task, output === null ? transfer : [...transfer, output.buffer]);
+        let output: LossTask['output'] = null;
+        if (direct !== undefined) output = { direct: { ...direct, position: direct.position + first * ITEM_SIZE[dtype] }, dtype };
+        else if (writer !== undefined) {
+          const buffer = takeBuffer();
+          output = { buffer, dtype };
+          transfer.push(buffer);
+        }
+        const task: LossTask = { input: chunkRef(input, a), label: chunkRef(label, b), count: n, params, output };
+        return executor.run(task, transfer);
       },
       async (result, _first, n) => {
         folder.add(result.sums);

@@ -86,8 +86,9 @@ export async function openTensorWriter(
   dtype: FloatDType,
   shape: readonly number[],
   fortranOrder: boolean,
+  path: string,
 ): Promise<TensorWriter> {
-  if (format === 'npy') return openNpyWriter(sink, dtype, shape, fortranOrder);
+  if (format === 'npy') return openNpyWriter(sink, dtype, shape, fortranOrder, path);
   // Loaded only for Arrow output, as the reader is only for Arrow input.
   const { openArrowWriter } = await import('./write-arrow.js');
   return openArrowWriter(sink, format === 'arrow' ? 'file' : 'stream', dtype, shape);

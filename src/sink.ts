@@ -10,6 +10,12 @@ export interface ByteSink {
   write(bytes: Uint8Array): Promise<void>;
   commit(): Promise<void>;
   abort(): Promise<void>;
+  /**
+   * Set when the sink is a regular file that any thread may also write by
+   * position (pwrite) until commit: the descriptor, and how many bytes
+   * write() has put at its start so far.
+   */
+  readonly file?: { readonly fd: number; readonly written: number };
 }
 
 /** Raised when the reader of stdout has gone away; the CLI ends quietly on it. */

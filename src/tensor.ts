@@ -41,6 +41,13 @@ export type Chunk =
   | { readonly kind: 'range'; readonly fd: number; readonly pieces: readonly FilePiece[]; readonly byteLength: number }
   | { readonly kind: 'bytes'; readonly buffer: ArrayBuffer; readonly byteOffset: number; readonly byteLength: number };
 
+/** Where a loss tensor's elements go when they are written by position (see TensorWriter). */
+export interface DirectOutput {
+  readonly path: string;
+  readonly fd: number;
+  readonly position: number;
+}
+
 /** Bytes of a file at a position: a range chunk is one or a few of them, back to back in the tensor. */
 export interface FilePiece {
   readonly position: number;
@@ -93,6 +100,12 @@ export function elementCount(shape: readonly number[]): number {
 export interface TensorWriter {
   /** Resolves once `elements` may be reused. */
   write(elements: Uint8Array): Promise<void>;
+  /**
+   * Set when elements may instead be written by position, from any thread:
+   * element i at byte position + i * item size of file descriptor fd
+   * (path names the output in errors). write() is then not called.
+   */
+  readonly direct?: DirectOutput;
   /** Completes the format and makes the output final. */
   finish(): Promise<void>;
   /** Leaves nothing behind: no partial file, any existing target untouched. */

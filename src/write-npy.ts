@@ -38,12 +38,17 @@ export function npyScalar(value: number, dtype: FloatDType): Uint8Array {
   return bytes;
 }
 
-/** Streams a loss tensor into `sink` as .npy: header first, then the elements as they come. */
+/**
+ * Streams a loss tensor into `sink` as .npy: header first, then the
+ * elements as they come, or (when the sink is a file other threads may
+ * write, named `path`) by position, directly from the workers.
+ */
 export async function openNpyWriter(
   sink: ByteSink,
   dtype: FloatDType,
   shape: readonly number[],
   fortranOrder: boolean,
+  path: string,
 ): Promise<TensorWriter> {
   try {
     await sink.write(npyHeader(dtype, shape, fortranOrder));
@@ -51,7 +56,9 @@ export async function openNpyWriter(
     await sink.abort();
     throw err;
   }
+  const { file } = sink;
   return {
+    ...(file === undefined ? {} : { direct: { path, fd: file.fd, position: file.written } }),
     write: (elements) => sink.write(elements),
     finish: () => sink.commit(),
     abort: () => sink.abort(),

@@ -144,7 +144,7 @@ testProp(
       else view.setUint16(2 * i, nearestHalfBits(v), true);
     });
     const { sink, events, bytes } = recordingSink();
-    const writer = await openNpyWriter(sink, dtype, [values.length], false);
+    const writer = await openNpyWriter(sink, dtype, [values.length], false, 'o.npy');
     const bounds = [...new Set([0, ...cuts.map((c) => c % (values.length + 1)), values.length])].sort((a, b) => a - b);
     for (let i = 1; i < bounds.length; i++) await writer.write(data.subarray(bounds[i - 1]! * size, bounds[i]! * size));
     await writer.finish();
@@ -164,14 +164,24 @@ testProp(
 
 test('openNpyWriter aborts the sink when the header cannot be written, and rethrows', async (t) => {
   const { sink, events } = recordingSink(true);
-  await t.throwsAsync(openNpyWriter(sink, 'float32', [2], false), { message: 'disk full' });
+  await t.throwsAsync(openNpyWriter(sink, 'float32', [2], false, 'o.npy'), { message: 'disk full' });
   t.deepEqual(events, ['abort']);
 });
 
 test('a writer abort reaches the sink', async (t) => {
   const { sink, events } = recordingSink();
-  const writer = await openNpyWriter(sink, 'float64', [1], false);
+  const writer = await openNpyWriter(sink, 'float64', [1], false, 'o.npy');
   await writer.abort();
   t.is(events.at(-1), 'abort');
   t.false(events.includes('commit'));
+});
+
+test('a writer over a file other threads may write offers direct output just past the header', async (t) => {
+  const { sink } = recordingSink();
+  t.is((await openNpyWriter(sink, 'float32', [3], false, 'o.npy')).direct, undefined, 'a sink with no file: through write() only');
+  // A file sink reports what write() has put there so far: by then, the header.
+  const headerBytes = npyHeader('float32', [3], false).length;
+  const fileSink: ByteSink = { ...sink, file: { fd: 42, written: headerBytes } };
+  const writer = await openNpyWriter(fileSink, 'float32', [3], false, 'o.npy');
+  t.deepEqual(writer.direct, { path: 'o.npy', fd: 42, position: headerBytes });
 });
