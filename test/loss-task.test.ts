@@ -1,7 +1,9 @@
+import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockCount, chunkLoss, newScratch } from '../src/chunk-loss.js';
+import { SmoothL1Error } from '../src/errors.js';
 import { runLossTask, SLICE_ELEMENTS, type ChunkRef } from '../src/loss-task.js';
 import type { FilePiece } from '../src/tensor.js';
 import { tempDir } from './helpers/tmp.js';
@@ -61,3 +63,37 @@ testProp(
   },
   { numRuns: 25 },
 );
+
+test('losses written by position land at their place in the output file; a failed write names the output', (t) => {
+  const dir = tempDir(t);
+  const count = SLICE_ELEMENTS + 100;
+  const values = Float64Array.from({ length: count }, (_, i) => i % 7);
+  const data = join(dir, 'in.bin');
+  writeFileSync(data, new Uint8Array(values.buffer));
+  const inFd = openSync(data, 'r');
+  t.teardown(() => closeSync(inFd));
+  const ref: ChunkRef = { file: data, chunk: { kind: 'range', fd: inFd, pieces: [{ position: 0, byteLength: values.byteLength }], byteLength: values.byteLength }, dtype: 'float64', byteOrder: 'little' };
+  const zeros = Float64Array.from({ length: count }, () => 0);
+  const zeroPath = join(dir, 'zeros.bin');
+  writeFileSync(zeroPath, new Uint8Array(zeros.buffer));
+  const zeroFd = openSync(zeroPath, 'r');
+  t.teardown(() => closeSync(zeroFd));
+  const label: ChunkRef = { ...ref, file: zeroPath, chunk: { kind: 'range', fd: zeroFd, pieces: [{ position: 0, byteLength: zeros.byteLength }], byteLength: zeros.byteLength } };
+  const params = { delta: 100, huber: true };
+
+  const outPath = join(dir, 'out.bin');
+  writeFileSync(outPath, new Uint8Array(16 + count * 8).fill(0xff));
+  const outFd = openSync(outPath, 'r+');
+  runLossTask({ input: ref, label, count, params, output: { direct: { path: outPath, fd: outFd, position: 16 }, dtype: 'float64' } }, scratch);
+  closeSync(outFd);
+  const written = new Float64Array(readFileSync(outPath).buffer, 16, count);
+  t.deepEqual(Array.from(written), Array.from(values, (v) => 0.5 * v * v));
+  t.deepEqual([...readFileSync(outPath).subarray(0, 16)], new Array<number>(16).fill(0xff), 'bytes before the position are left alone');
+
+  const readOnly = openSync(outPath, 'r');
+  t.teardown(() => closeSync(readOnly));
+  const err = t.throws(() => runLossTask({ input: ref, label, count, params, output: { direct: { path: outPath, fd: readOnly, position: 16 }, dtype: 'float32' } }, scratch), {
+    instanceOf: SmoothL1Error,
+  });
+  t.is(err?.file, outPath);
+});
