@@ -22,13 +22,14 @@ import { npyScalar } from './write-npy.js';
 export const DEFAULT_CHUNK_ELEMENTS = 1 << 19;
 
 /**
- * 2 Mi elements, for a mean or sum of two inputs read as file ranges (.npy
- * and Arrow files): such a task holds no buffer on the main thread, and a
- * worker reads it in slices, so its size costs no memory, while a quarter as
- * many tasks cut the time spent passing messages (8% of the wall time on a
- * 1 GiB pair).
+ * 2 Mi elements, for two inputs read as file ranges (.npy and Arrow files)
+ * whose losses need no buffer here either (a mean or sum, or an .npy output
+ * that workers write by position): such a task holds no buffer on the main
+ * thread, and a worker takes it in slices, so its size costs no memory,
+ * while a quarter as many tasks cut the time spent passing messages (8% of
+ * the wall time on a 1 GiB pair).
  */
-export const RANGE_SUM_CHUNK_ELEMENTS = 1 << 21;
+export const RANGE_CHUNK_ELEMENTS = 1 << 21;
 
 /**
  * 64 Mi elements: smaller inputs run on one thread whatever --threads says.
@@ -50,7 +51,7 @@ export interface LossOptions {
   readonly threads: number;
   /**
    * Elements per chunk, rounded up to whole blocks; by default
-   * DEFAULT_CHUNK_ELEMENTS, or RANGE_SUM_CHUNK_ELEMENTS where that costs no
+   * DEFAULT_CHUNK_ELEMENTS, or RANGE_CHUNK_ELEMENTS where that costs no
    * memory. Results do not depend on it.
    */
   readonly chunkElements: number | undefined;
@@ -219,8 +220,8 @@ async function computeLoss(inputPath: string, labelPath: string, opts: LossOptio
   const direct = writer?.direct;
   const chosen =
     opts.chunkElements ??
-    ((writer === undefined || direct !== undefined) && [input, label].every((s) => (s.rangeChunkElements ?? 0) >= RANGE_SUM_CHUNK_ELEMENTS)
-      ? RANGE_SUM_CHUNK_ELEMENTS
+    ((writer === undefined || direct !== undefined) && [input, label].every((s) => (s.rangeChunkElements ?? 0) >= RANGE_CHUNK_ELEMENTS)
+      ? RANGE_CHUNK_ELEMENTS
       : DEFAULT_CHUNK_ELEMENTS);
   // No chunk larger than the tensor: buffers are sized by the chunk.
   const chunkElements = wholeBlocks(Math.min(chosen, count));
