@@ -10,7 +10,7 @@
 //
 // The library (dist/src, the package's main) stays tsc's output; the
 // single executable (scripts/build-bin.mjs) bundles with the same options.
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -55,6 +55,11 @@ async function bundleCli() {
   });
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** Whether this file is the script node was started with (through a link or not), rather than imported. */
+export const isMain = (url) => process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(url);
+
+if (isMain(import.meta.url)) {
+  // Chunk names carry content hashes: clear out the last build's.
+  rmSync(OUT, { recursive: true, force: true });
   await Promise.all([bundleCli(), bundleWorker(join(OUT, WORKER_FILE))]);
 }

@@ -671,8 +671,10 @@ const MAX_RANGE_PIECES = 64;
  * MAX_RANGE_PIECES batches, given the smallest batch (the last one aside,
  * which only adds a piece at the end).
  */
-function rangeChunkElements(segments: readonly RangeSegment[]): number {
-  const smallest = Math.min(...segments.slice(0, -1).map((s) => s.elements));
+export function rangeChunkElements(segments: readonly Pick<RangeSegment, 'elements'>[]): number {
+  // A loop, not Math.min(...): a file may hold more batches than a call takes arguments.
+  let smallest = Infinity;
+  for (let i = 0; i < segments.length - 1; i++) smallest = Math.min(smallest, segments[i]!.elements);
   return smallest === Infinity ? Infinity : (MAX_RANGE_PIECES - 2) * smallest;
 }
 
@@ -692,8 +694,12 @@ function rangeChunks(file: string, handle: FileHandle, segments: readonly RangeS
       return { kind: 'range', fd: handle.fd, pieces: pieces.map(({ position, byteLength }) => ({ position, byteLength })), byteLength: count * itemSize };
     }
     const out = new Uint8Array(count * itemSize);
-    const low = Math.min(...pieces.map((p) => p.position));
-    const high = Math.max(...pieces.map((p) => p.position + p.byteLength));
+    let low = Infinity;
+    let high = 0;
+    for (const p of pieces) {
+      low = Math.min(low, p.position);
+      high = Math.max(high, p.position + p.byteLength);
+    }
     if (high - low <= 2 * out.length) {
       const span = new Uint8Array(high - low);
       await readInto(file, handle, span, low);

@@ -1,12 +1,13 @@
 import { fc, testProp } from '@fast-check/ava';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { resultDType } from '../src/dtype.js';
 import { smoothL1Loss } from '../src/loss.js';
 import { roundToDType } from '../src/dtype.js';
 import { runCli } from './helpers/cli.js';
 import { npyBytes } from './helpers/make-npy.js';
+import { npyToArrow } from './helpers/npy-to-arrow.js';
 import { readNpyValues } from './helpers/npy.js';
 import { accurateSum, randomTensor, referenceLoss } from './helpers/random-tensor.js';
 import { DTYPES } from './helpers/reference.js';
@@ -115,3 +116,47 @@ testProp(
   },
   { numRuns: 10 },
 );
+
+// At the default chunk sizes, over more than one large chunk: tasks of 2 Mi
+// elements read in 64 Ki-element slices, Arrow chunks made of pieces from
+// several record batches, and 'none' losses written by position from the
+// workers. Every way of running must give the same bytes.
+test('at default chunk sizes, .npy and Arrow files give the same bits with 1, 2 and 3 threads', async (t) => {
+  const count = (1 << 21) + 123_457;
+  const dir = tempDir(t);
+  const a = randomTensor('float32', count, 11);
+  const b = randomTensor('float32', count, 12);
+  const input = join(dir, 'input.npy');
+  const label = join(dir, 'label.npy');
+  writeFileSync(input, npyBytes('float32', [count], a.bytes));
+  writeFileSync(label, npyBytes('float32', [count], b.bytes));
+  const arrowLabel = join(dir, 'label.arrow');
+  writeFileSync(arrowLabel, npyToArrow(label, 'file', 100_000) ?? new Uint8Array(0));
+  const losses = referenceLoss(a.values, b.values, 1, true);
+  const env = { SMOOTHL1_POOL_MIN_ELEMENTS: '0' };
+  const runs = [];
+  for (const threads of ['1', '2', '3']) {
+    for (const [name, lab] of [['npy', label], ['arrow', arrowLabel]] as const) {
+      const sum = join(dir, `sum-${threads}-${name}.npy`);
+      const none = join(dir, `none-${threads}-${name}.npy`);
+      runs.push({
+        sum: runCli([input, lab, '-r', 'sum', '-o', sum, '--threads', threads], { env }).then((r) => ({ r, bytes: () => readFileSync(sum) })),
+        none: runCli([input, lab, '-r', 'none', '-o', none, '--format', 'npy', '--threads', threads], { env }).then((r) => ({ r, bytes: () => readFileSync(none) })),
+      });
+    }
+  }
+  const sums: Buffer[] = [];
+  const nones: Buffer[] = [];
+  for (const run of runs) {
+    const [sum, none] = await Promise.all([run.sum, run.none]);
+    t.is(sum.r.code, 0, sum.r.stderr);
+    t.is(none.r.code, 0, none.r.stderr);
+    sums.push(sum.bytes());
+    nones.push(none.bytes());
+  }
+  t.true(sums.every((s) => s.equals(sums[0]!)), 'sums');
+  t.true(nones.every((n) => n.equals(nones[0]!)), 'element losses');
+  t.true(Math.abs(readNpyValues(sums[0]!).values[0]! - roundToDType(accurateSum(losses), 'float32')) <= 3e-7 * accurateSum(losses));
+  const got = readNpyValues(nones[0]!).values;
+  t.is(got.findIndex((z, i) => z !== Math.fround(losses[i]!)), -1);
+});

@@ -36,7 +36,7 @@ import { Float64, Message, Table as ArrowTable, tableToIPC as tableToIPCArrow, U
 import { SmoothL1Error } from '../src/errors.js';
 import { halfTable } from '../src/float16.js';
 import { arrowFormat, type ArrowFormat } from '../src/arrow-ipc.js';
-import { openArrowFile, openArrowStream } from '../src/read-arrow.js';
+import { openArrowFile, openArrowStream, rangeChunkElements } from '../src/read-arrow.js';
 import type { DType, TensorSource, UnsizedTensorSource } from '../src/tensor.js';
 import { openArrowWriter } from '../src/write-arrow.js';
 import { openAtomicFile } from '../src/atomic-file.js';
@@ -204,6 +204,15 @@ for (const format of FORMATS) {
     t.deepEqual(chunkBytes(many), bytesOf(values.subarray(3, 503)));
   });
 }
+
+test('rangeChunkElements: 62 of the smallest batch but the last, for any number of batches', (t) => {
+  t.is(rangeChunkElements([]), Infinity);
+  t.is(rangeChunkElements([{ elements: 5 }]), Infinity, 'one batch: every chunk is one piece');
+  t.is(rangeChunkElements([{ elements: 100 }, { elements: 7 }, { elements: 100 }, { elements: 1 }]), 62 * 7);
+  // More batches than a function call takes arguments (V8 overflows near 120k).
+  const many = Array.from({ length: 300_000 }, (_, i) => ({ elements: i === 123_456 ? 3 : 8 }));
+  t.is(rangeChunkElements(many), 62 * 3);
+});
 
 test('a bool column split across batches and chunks unpacks every bit', async (t) => {
   const values = Array.from({ length: 2049 }, (_, i) => i % 3 === 0 || i % 7 === 0);

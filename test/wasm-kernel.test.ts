@@ -3,6 +3,7 @@ import test from 'ava';
 import { float64ToHalfBits, roundToHalf } from '../src/float16.js';
 import { blockLoss } from '../src/kernel.js';
 import { WasmKernel, type KernelInput, type KernelOutput } from '../src/wasm-kernel.js';
+import { KERNEL_WASM_BASE64 } from '../src/wasm/kernel-bytes.js';
 
 // The WebAssembly kernel is what runs; src/kernel.ts is its specification in
 // plain JavaScript. They must agree to the bit, for every stored type (float16
@@ -89,4 +90,14 @@ test('every float16 bit pattern is widened exactly inside the kernel', (t) => {
   blockLoss(Float64Array.from({ length: n }, (_, h) => half(h)), 0, new Float64Array(n).fill(0.25), 0, n, params, want, 0);
   const bad = Array.from(got).findIndex((z, i) => !Object.is(z, want[i]));
   t.is(bad, -1, `bits 0x${bad.toString(16)}: ${got[bad]} vs ${want[bad]}`);
+});
+
+test('the committed kernel bytes are what scripts/kernel-wat.mjs assembles to (run npm run build:wasm if not)', async (t) => {
+  // A plain .mjs with no types: imported by URL, its one export checked here.
+  const script: unknown = await import(new URL('../../scripts/build-wasm.mjs', import.meta.url).href);
+  if (typeof script !== 'object' || script === null || !('kernelBase64' in script) || typeof script.kernelBase64 !== 'function') {
+    return t.fail('scripts/build-wasm.mjs exports no kernelBase64()');
+  }
+  const assembled: unknown = await script.kernelBase64();
+  t.true(assembled === KERNEL_WASM_BASE64);
 });

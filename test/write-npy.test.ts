@@ -179,9 +179,18 @@ test('a writer abort reaches the sink', async (t) => {
 test('a writer over a file other threads may write offers direct output just past the header', async (t) => {
   const { sink } = recordingSink();
   t.is((await openNpyWriter(sink, 'float32', [3], false, 'o.npy')).direct, undefined, 'a sink with no file: through write() only');
-  // A file sink reports what write() has put there so far: by then, the header.
-  const headerBytes = npyHeader('float32', [3], false).length;
-  const fileSink: ByteSink = { ...sink, file: { fd: 42, written: headerBytes } };
+  // A file sink reports what write() has put there so far: the header, once it is written.
+  let written = 0;
+  const fileSink: ByteSink = {
+    ...sink,
+    write: async (bytes) => {
+      await sink.write(bytes);
+      written += bytes.length;
+    },
+    get file() {
+      return { fd: 42, written };
+    },
+  };
   const writer = await openNpyWriter(fileSink, 'float32', [3], false, 'o.npy');
-  t.deepEqual(writer.direct, { path: 'o.npy', fd: 42, position: headerBytes });
+  t.deepEqual(writer.direct, { path: 'o.npy', fd: 42, position: npyHeader('float32', [3], false).length });
 });
