@@ -49,6 +49,13 @@ export async function openAtomicFile(target: string): Promise<ByteSink> {
     get file() {
       return { fd: handle.fd, written };
     },
+    async flush() {
+      try {
+        await handle.datasync();
+      } catch (err) {
+        throw fromSystemError(target, err);
+      }
+    },
     async write(bytes) {
       try {
         for (let done = 0; done < bytes.length; ) {

@@ -16,6 +16,8 @@ export interface ByteSink {
    * write() has put at its start so far.
    */
   readonly file?: { readonly fd: number; readonly written: number };
+  /** With `file`: makes what is in the file so far durable (fdatasync), while writing goes on. */
+  flush?(): Promise<void>;
 }
 
 /** Raised when the reader of stdout has gone away; the CLI ends quietly on it. */

@@ -106,6 +106,8 @@ export interface TensorWriter {
    * (path names the output in errors). write() is then not called.
    */
   readonly direct?: DirectOutput;
+  /** With `direct`: makes the elements written so far durable, while writing goes on. */
+  flush?(): Promise<void>;
   /** Completes the format and makes the output final. */
   finish(): Promise<void>;
   /** Leaves nothing behind: no partial file, any existing target untouched. */

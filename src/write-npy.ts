@@ -57,8 +57,10 @@ export async function openNpyWriter(
     throw err;
   }
   const { file } = sink;
+  const flush = sink.flush?.bind(sink);
   return {
     ...(file === undefined ? {} : { direct: { path, fd: file.fd, position: file.written } }),
+    ...(file === undefined || flush === undefined ? {} : { flush }),
     write: (elements) => sink.write(elements),
     finish: () => sink.commit(),
     abort: () => sink.abort(),

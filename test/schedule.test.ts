@@ -1,7 +1,7 @@
 import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
 import { SmoothL1Error } from '../src/errors.js';
-import { checkPairable, forEachChunkInOrder, WriteBehind } from '../src/schedule.js';
+import { checkPairable, forEachChunkInOrder, SyncBehind, WriteBehind } from '../src/schedule.js';
 import type { TensorHeader, TensorSource } from '../src/tensor.js';
 
 interface Range {
@@ -279,4 +279,46 @@ test('a failed write fails the pushes after it and drain, and later writes do no
   await t.throwsAsync(second, { message: 'disk full' });
   await t.throwsAsync(queue.drain(), { message: 'disk full' });
   t.deepEqual(ran, []);
+});
+
+// ------------------------------------------------------------------ SyncBehind
+
+test('SyncBehind runs one sync at a time: pokes while one runs start nothing; settle waits for it', async (t) => {
+  let started = 0;
+  let finish: () => void = () => undefined;
+  const syncs = new SyncBehind(() => {
+    started++;
+    return new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+  });
+  syncs.poke();
+  syncs.poke();
+  syncs.poke();
+  t.is(started, 1);
+  let settled = false;
+  const settling = syncs.settle().then(() => {
+    settled = true;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.false(settled, 'settle waits for the running sync');
+  finish();
+  await settling;
+  syncs.poke();
+  t.is(started, 2, 'a poke after it finished starts the next');
+  finish();
+  await syncs.settle();
+});
+
+test('SyncBehind keeps the first failure for settle, and starts no more syncs after it', async (t) => {
+  let started = 0;
+  const syncs = new SyncBehind(() => {
+    started++;
+    return Promise.reject(new Error('EIO'));
+  });
+  syncs.poke();
+  await t.throwsAsync(syncs.settle(), { message: 'EIO' });
+  syncs.poke();
+  t.is(started, 1);
+  await t.throwsAsync(syncs.settle(), { message: 'EIO' }, 'still reported');
 });
