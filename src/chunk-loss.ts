@@ -1,5 +1,5 @@
 import { ITEM_SIZE } from './dtype.js';
-import { encodeHalf, widenToFloat64 } from './decode.js';
+import { encodeHalf, widenHalvesInPlace, widenToFloat64 } from './decode.js';
 import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
 import { WasmKernel, type KernelInput, type KernelOutput, type Region, type Regions } from './wasm-kernel.js';
 import type { DType, FloatDType } from './tensor.js';
@@ -21,34 +21,48 @@ export const newScratch = (): Scratch => ({ kernel: new WasmKernel() });
 
 export const blockCount = (count: number): number => Math.ceil(count / BLOCK_ELEMENTS);
 
-/** float16, float32 and float64 go to the kernel as stored; every other dtype is widened to float64 first. */
-const kernelInput = (dtype: DType): KernelInput =>
-  dtype === 'float16' || dtype === 'float32' ? dtype : 'float64';
-
-const isKernelNative = (dtype: DType): boolean => kernelInput(dtype) === dtype;
+/**
+ * float32 and float64 go to the kernel as stored, and float16 too when a
+ * slice holds no infinity or NaN; everything else is widened to float64
+ * first (see widen).
+ */
+const isKernelNative = (dtype: DType): dtype is 'float32' | 'float64' => dtype === 'float32' || dtype === 'float64';
 
 /** float16 losses are computed as float64 and rounded to half precision afterwards. */
 const kernelOutput = (dtype: FloatDType | undefined): KernelOutput =>
   dtype === undefined ? 'none' : dtype === 'float32' ? 'float32' : 'float64';
 
-/** Bytes a kernel region needs for `count` elements of a tensor of `dtype`. */
-const stagedBytes = (dtype: DType, count: number): number => count * ITEM_SIZE[kernelInput(dtype)];
+/** Bytes a kernel region needs for `count` elements of a tensor of `dtype`: room for float64 unless it is kernel-native. */
+const stagedBytes = (dtype: DType, count: number): number => count * (isKernelNative(dtype) ? ITEM_SIZE[dtype] : 8);
 
 /**
- * Where a chunk's bytes, as stored, go in its region: the whole region for
- * the kernel's own dtypes; otherwise its end, so that widening to float64 can
- * run in place, front to back, without overtaking unread bytes.
+ * Where a chunk's bytes, as stored, go in its region: its start for the
+ * kernel's own dtypes and float16 (widened back to front when it must be);
+ * otherwise its end, so that widening to float64 can run in place, front to
+ * back, without overtaking unread bytes.
  */
 export function rawSlot(kernel: WasmKernel, region: Region, dtype: DType, count: number): Uint8Array {
   const bytes = kernel.bytes(region);
-  return bytes.subarray(bytes.length - count * ITEM_SIZE[dtype]);
+  const size = count * ITEM_SIZE[dtype];
+  return isKernelNative(dtype) || dtype === 'float16' ? bytes.subarray(0, size) : bytes.subarray(bytes.length - size);
 }
 
-/** Widens the raw slot's elements to float64 at the region's start; nothing to do for the kernel's own dtypes. */
-export function widen(kernel: WasmKernel, region: Region, dtype: DType, count: number): void {
-  if (isKernelNative(dtype)) return;
+/**
+ * Makes the raw slot's elements what the kernel reads, and says as what:
+ * float32 and float64 as they are; float16 as it is when all are finite
+ * (the kernel's float16 loops take finite halves only), else widened to
+ * float64 in place; every other dtype widened to float64 at the region's
+ * start.
+ */
+export function widen(kernel: WasmKernel, region: Region, dtype: DType, count: number): KernelInput {
+  if (isKernelNative(dtype)) return dtype;
   const bytes = kernel.bytes(region);
-  widenToFloat64(rawSlot(kernel, region, dtype, count), dtype, count, new Float64Array(bytes.buffer, bytes.byteOffset, count));
+  const float64 = new Float64Array(bytes.buffer, bytes.byteOffset, count);
+  if (dtype === 'float16') {
+    if (kernel.finiteHalves(region, count)) return 'float16';
+    widenHalvesInPlace(new Uint16Array(bytes.buffer, bytes.byteOffset, count), float64);
+  } else widenToFloat64(rawSlot(kernel, region, dtype, count), dtype, count, float64);
+  return 'float64';
 }
 
 /**
@@ -60,17 +74,14 @@ export function widen(kernel: WasmKernel, region: Region, dtype: DType, count: n
  */
 export function stagedChunkLoss(
   kernel: WasmKernel,
-  types: { readonly input: DType; readonly label: DType },
+  types: { readonly input: KernelInput; readonly label: KernelInput },
   count: number,
   params: LossParams,
   out: { readonly bytes: Uint8Array; readonly dtype: FloatDType } | null,
   sums: Float64Array,
   zRegion: Region,
 ): void {
-  const aType = kernelInput(types.input);
-  const bType = kernelInput(types.label);
-  const zType = kernelOutput(out?.dtype);
-  kernel.blockSums(count, aType, bType, params, zType, sums);
+  kernel.blockSums(count, types.input, types.label, params, kernelOutput(out?.dtype), sums);
   if (out === null) return;
   const z = kernel.bytes(zRegion);
   if (out.dtype === 'float16') {
@@ -108,7 +119,6 @@ export function chunkLoss(
   const regions = reserveChunk(kernel, input.dtype, label.dtype, out?.dtype, count);
   rawSlot(kernel, regions.a, input.dtype, count).set(input.bytes.subarray(0, count * ITEM_SIZE[input.dtype]));
   rawSlot(kernel, regions.b, label.dtype, count).set(label.bytes.subarray(0, count * ITEM_SIZE[label.dtype]));
-  widen(kernel, regions.a, input.dtype, count);
-  widen(kernel, regions.b, label.dtype, count);
-  stagedChunkLoss(kernel, { input: input.dtype, label: label.dtype }, count, params, out, sums, regions.z);
+  const types = { input: widen(kernel, regions.a, input.dtype, count), label: widen(kernel, regions.b, label.dtype, count) };
+  stagedChunkLoss(kernel, types, count, params, out, sums, regions.z);
 }

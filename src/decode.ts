@@ -28,6 +28,16 @@ function nativeView(bytes: Uint8Array, dtype: Exclude<DType, 'int64' | 'uint64' 
 }
 
 /**
+ * float16 bits widened to float64 in place: `dst` starts where `bits` does,
+ * so the loop runs back to front, where each element is read before any
+ * write reaches it.
+ */
+export function widenHalvesInPlace(bits: Uint16Array, dst: Float64Array): void {
+  const half = halfTable();
+  for (let i = bits.length - 1; i >= 0; i--) dst[i] = half[bits[i]!]!;
+}
+
+/**
  * The first `count` elements of `bytes` (platform byte order, aligned) as
  * float64 in `dst`, as NumPy's astype(float64) gives them. `dst` may overlap
  * `bytes` when it starts no later than they do: set() copies an overlapping

@@ -1,7 +1,7 @@
 import { readSync, writeSync } from 'node:fs';
 import { needsSwap, swapInPlace } from './byte-order.js';
 import { blockCount, rawSlot, reserveChunk, stagedChunkLoss, widen, type Scratch } from './chunk-loss.js';
-import type { Region, WasmKernel } from './wasm-kernel.js';
+import type { KernelInput, Region, WasmKernel } from './wasm-kernel.js';
 import { ITEM_SIZE } from './dtype.js';
 import { fromSystemError, SmoothL1Error } from './errors.js';
 import { BLOCK_ELEMENTS, type LossParams } from './kernel.js';
@@ -66,10 +66,10 @@ export function readChunkInto(ref: ChunkRef, into: Uint8Array): void {
   if (needsSwap(ref.byteOrder, itemSize)) swapInPlace(into, itemSize);
 }
 
-/** Puts one tensor's chunk into a kernel region, widened as the kernel needs. */
-function fillRegion(kernel: WasmKernel, region: Region, ref: ChunkRef, count: number): void {
+/** Puts one tensor's chunk into a kernel region, widened as the kernel needs; says as what the kernel reads it. */
+function fillRegion(kernel: WasmKernel, region: Region, ref: ChunkRef, count: number): KernelInput {
   readChunkInto(ref, rawSlot(kernel, region, ref.dtype, count));
-  widen(kernel, region, ref.dtype, count);
+  return widen(kernel, region, ref.dtype, count);
 }
 
 /**
@@ -121,12 +121,10 @@ export function runLossTask(task: LossTask, scratch: Scratch): { result: LossRes
   const { output } = task;
   const sums = new Float64Array(blockCount(task.count));
   const outItem = output === null ? 0 : ITEM_SIZE[output.dtype];
-  const types = { input: task.input.dtype, label: task.label.dtype };
   for (let first = 0; first < task.count; first += SLICE_ELEMENTS) {
     const n = Math.min(SLICE_ELEMENTS, task.count - first);
     const regions = reserveChunk(kernel, task.input.dtype, task.label.dtype, output?.dtype, n);
-    fillRegion(kernel, regions.a, slice(task.input, first, n), n);
-    fillRegion(kernel, regions.b, slice(task.label, first, n), n);
+    const types = { input: fillRegion(kernel, regions.a, slice(task.input, first, n), n), label: fillRegion(kernel, regions.b, slice(task.label, first, n), n) };
     const bytes =
       output === null
         ? null

@@ -100,6 +100,16 @@ export class WasmKernel {
     return new Uint8Array(this.#memory.buffer, region.offset, region.byteLength);
   }
 
+  /**
+   * Whether the first `count` float16 values of a region are all finite: the
+   * kernel's float16 loops take finite halves only (see kernel-wat.mjs).
+   */
+  finiteHalves(region: Region, count: number): boolean {
+    const halfMax = this.#exports['halfMax'];
+    if (typeof halfMax !== 'function') throw new Error('kernel.wasm lacks halfMax');
+    return Number(halfMax(region.offset, count)) < 0x7c00;
+  }
+
   #lossFunction(a: KernelInput, b: KernelInput, out: KernelOutput, huber: boolean): LossRuns {
     const name = exportName(a, b, out, huber);
     let fn = this.#functions.get(name);

@@ -194,3 +194,42 @@ test('blockCount is the number of started blocks', (t) => {
   t.is(blockCount(BLOCK_ELEMENTS + 1), 2);
   t.is(blockCount(10 * BLOCK_ELEMENTS), 10);
 });
+
+for (const [title, pattern] of [
+  ['every finite float16 bit pattern (read by the kernel as halves)', (h: number): number => ((h & 0x7c00) === 0x7c00 ? 0 : h)],
+  ['every float16 bit pattern, infinities and NaNs among them (the chunk is widened to float64 first)', (h: number): number => h],
+] as const) {
+  test(`${title} gives the reference losses and block sums`, (t) => {
+    const n = 65536;
+    const bits = Uint16Array.from({ length: n }, (_, h) => pattern(h));
+    const zeros = new Float32Array(n);
+    const params = { delta: 1, huber: true };
+    const z = new Float64Array(n);
+    const sums = new Float64Array(blockCount(n));
+    chunkLoss(
+      { bytes: new Uint8Array(bits.buffer), dtype: 'float16' },
+      { bytes: new Uint8Array(zeros.buffer), dtype: 'float32' },
+      n,
+      params,
+      { bytes: new Uint8Array(z.buffer), dtype: 'float64' },
+      sums,
+      newScratch(),
+    );
+    // Decoded longhand here, independently of src/float16.ts.
+    const half = (h: number): number => {
+      const e = (h >> 10) & 31;
+      const m = h & 1023;
+      const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m === 0 ? Infinity : NaN) : (1 + m / 1024) * 2 ** (e - 15);
+      return h & 0x8000 ? -v : v;
+    };
+    const want = new Float64Array(n);
+    const values = Float64Array.from(bits, half);
+    for (let k = 0; k * BLOCK_ELEMENTS < n; k++) {
+      const at = k * BLOCK_ELEMENTS;
+      const expected = blockLoss(values, at, new Float64Array(n), at, BLOCK_ELEMENTS, params, want, at);
+      t.true(Object.is(sums[k], expected), `block ${k}: ${sums[k]} vs ${expected}`);
+    }
+    const bad = Array.from(z).findIndex((x, i) => !Object.is(x, want[i]));
+    t.is(bad, -1, `bits 0x${bad.toString(16)}: ${z[bad]} vs ${want[bad]}`);
+  });
+}
