@@ -11,6 +11,7 @@ import {
   closeToExactSum,
   PARTIAL_ERROR,
   fsum,
+  halfBitsToNumber,
   isHalfNaN,
   ITEM_BYTES,
   lossRef,
@@ -215,15 +216,8 @@ for (const [title, pattern] of [
       sums,
       newScratch(),
     );
-    // Decoded longhand here, independently of src/float16.ts.
-    const half = (h: number): number => {
-      const e = (h >> 10) & 31;
-      const m = h & 1023;
-      const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m === 0 ? Infinity : NaN) : (1 + m / 1024) * 2 ** (e - 15);
-      return h & 0x8000 ? -v : v;
-    };
     const want = new Float64Array(n);
-    const values = Float64Array.from(bits, half);
+    const values = Float64Array.from(bits, halfBitsToNumber);
     for (let k = 0; k * BLOCK_ELEMENTS < n; k++) {
       const at = k * BLOCK_ELEMENTS;
       const expected = blockLoss(values, at, new Float64Array(n), at, BLOCK_ELEMENTS, params, want, at);

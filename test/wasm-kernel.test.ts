@@ -4,6 +4,7 @@ import { float64ToHalfBits, roundToHalf } from '../src/float16.js';
 import { blockLoss } from '../src/kernel.js';
 import { WasmKernel, type KernelInput, type KernelOutput } from '../src/wasm-kernel.js';
 import { KERNEL_WASM_BASE64 } from '../src/wasm/kernel-bytes.js';
+import { halfBitsToNumber } from './helpers/reference.js';
 
 // The WebAssembly kernel is what runs; src/kernel.ts is its specification in
 // plain JavaScript. They must agree to the bit, for every stored type (float16
@@ -90,15 +91,8 @@ test('every finite float16 bit pattern is widened exactly inside the kernel', (t
   const params = { delta: 1, huber: true };
   for (let at = 0; at < n; at += 4096) k.blockLoss(at, 4096, 'float16', 'float64', params, 'float64');
   const got = new Float64Array(k.bytes(regions.z).buffer, regions.z.offset, n);
-  // Decoded longhand here, independently of src/float16.ts.
-  const half = (h: number): number => {
-    const e = (h >> 10) & 31;
-    const m = h & 1023;
-    const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m === 0 ? Infinity : NaN) : (1 + m / 1024) * 2 ** (e - 15);
-    return h & 0x8000 ? -v : v;
-  };
   const want = new Float64Array(n);
-  blockLoss(Float64Array.from(finiteHalfBits(n), half), 0, new Float64Array(n).fill(0.25), 0, n, params, want, 0);
+  blockLoss(Float64Array.from(finiteHalfBits(n), halfBitsToNumber), 0, new Float64Array(n).fill(0.25), 0, n, params, want, 0);
   const bad = Array.from(got).findIndex((z, i) => !Object.is(z, want[i]));
   t.is(bad, -1, `bits 0x${bad.toString(16)}: ${got[bad]} vs ${want[bad]}`);
 });
