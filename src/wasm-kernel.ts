@@ -3,7 +3,10 @@ import { KERNEL_WASM_BASE64 } from './wasm/kernel-bytes.js';
 import { halfTable } from './float16.js';
 import { BLOCK_ELEMENTS, finishLanes, LANES, RUN_ELEMENTS, type LossParams } from './kernel.js';
 
-/** How the kernel finds an input stored, as the .wat encodes it; any other dtype is widened to float64 first. */
+/**
+ * How the kernel finds an input stored; any other dtype is widened to float64
+ * first. float16 values must be finite (see finiteHalves).
+ */
 export type KernelInput = 'float16' | 'float32' | 'float64';
 export type KernelOutput = 'none' | 'float32' | 'float64';
 
