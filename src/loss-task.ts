@@ -116,24 +116,24 @@ function writeAt({ path, fd }: DirectOutput, position: number, bytes: Uint8Array
   }
 }
 
+/** Where the losses of elements [first, first + n) go: their place in the task's buffer, or scratch bytes on their way to the file. */
+function lossBytes(output: NonNullable<LossTask['output']>, scratch: Scratch, first: number, n: number): Uint8Array {
+  const item = ITEM_SIZE[output.dtype];
+  if ('buffer' in output) return new Uint8Array(output.buffer, first * item, n * item);
+  return (scratch.out ??= new Uint8Array(SLICE_ELEMENTS * 8)).subarray(0, n * item);
+}
+
 export function runLossTask(task: LossTask, scratch: Scratch): { result: LossResult; transfer: ArrayBuffer[] } {
   const { kernel } = scratch;
   const { output } = task;
   const sums = new Float64Array(blockCount(task.count));
-  const outItem = output === null ? 0 : ITEM_SIZE[output.dtype];
   for (let first = 0; first < task.count; first += SLICE_ELEMENTS) {
     const n = Math.min(SLICE_ELEMENTS, task.count - first);
     const regions = reserveChunk(kernel, task.input.dtype, task.label.dtype, output?.dtype, n);
     const types = { input: fillRegion(kernel, regions.a, slice(task.input, first, n), n), label: fillRegion(kernel, regions.b, slice(task.label, first, n), n) };
-    const bytes =
-      output === null
-        ? null
-        : 'buffer' in output
-          ? new Uint8Array(output.buffer, first * outItem, n * outItem)
-          : (scratch.out ??= new Uint8Array(SLICE_ELEMENTS * 8)).subarray(0, n * outItem);
-    const out = output === null || bytes === null ? null : { bytes, dtype: output.dtype };
+    const out = output === null ? null : { bytes: lossBytes(output, scratch, first, n), dtype: output.dtype };
     stagedChunkLoss(kernel, types, n, task.params, out, sums.subarray(first / BLOCK_ELEMENTS), regions.z);
-    if (output !== null && bytes !== null && 'direct' in output) writeAt(output.direct, output.direct.position + first * outItem, bytes);
+    if (out !== null && output !== null && 'direct' in output) writeAt(output.direct, output.direct.position + first * ITEM_SIZE[output.dtype], out.bytes);
   }
   const back = output !== null && 'buffer' in output ? output.buffer : null;
   return { result: { sums, output: back }, transfer: back === null ? [sums.buffer] : [sums.buffer, back] };
