@@ -18,7 +18,8 @@ function buildHalfTable(): Float64Array {
   return table;
 }
 
-function decodeHalf(bits: number): number {
+/** One binary16 bit pattern as a float64; halfTable() is the faster way for many. */
+export function decodeHalf(bits: number): number {
   const sign = bits & 0x8000 ? -1 : 1;
   const exponent = (bits >> 10) & 0x1f;
   const mantissa = bits & 0x3ff;
@@ -63,5 +64,5 @@ export function float64ToHalfBits(x: number): number {
   return sign | (biased << 10) | mantissa;
 }
 
-/** Rounds a float64 to the nearest binary16 value, returned as a float64. */
-export const roundToHalf = (x: number): number => halfTable()[float64ToHalfBits(x)]!;
+/** Rounds a float64 to the nearest binary16 value, returned as a float64 (without building the table for one value). */
+export const roundToHalf = (x: number): number => decodeHalf(float64ToHalfBits(x));

@@ -1,6 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { KERNEL_WASM_BASE64 } from './wasm/kernel-bytes.js';
-import { halfTable } from './float16.js';
+import { decodeHalf } from './float16.js';
 import { BLOCK_ELEMENTS, finishLanes, LANES, RUN_ELEMENTS, type LossParams } from './kernel.js';
 
 /**
@@ -53,8 +53,7 @@ function tailValues(buffer: ArrayBuffer, region: Region, type: KernelInput, at: 
   const offset = region.offset + at * ITEM[type];
   if (type === 'float64') return new Float64Array(buffer, offset, n);
   if (type === 'float32') return new Float32Array(buffer, offset, n);
-  const half = halfTable();
-  return Array.from(new Uint16Array(buffer, offset, n), (h) => half[h]!);
+  return Array.from(new Uint16Array(buffer, offset, n), decodeHalf);
 }
 
 /**
