@@ -107,15 +107,27 @@ test('the committed kernel bytes are what scripts/kernel-wat.mjs assembles to (r
   t.true(assembled === KERNEL_WASM_BASE64);
 });
 
+/** Finite halves, and one optional infinity or NaN (any sign, any payload) placed among them. */
+const finiteHalf = fc.integer({ min: 0, max: 0xffff }).map((h) => ((h & 0x7c00) === 0x7c00 ? h ^ 0x4000 : h));
+const nonFiniteHalf = fc.integer({ min: 0, max: 0x7ff }).map((x) => 0x7c00 | (x & 0x3ff) | (x & 0x400 ? 0x8000 : 0));
+
 testProp(
-  'finiteHalves says whether any of the first count halves is an infinity or NaN, at any offset and length',
-  [fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 200 }), fc.integer({ min: 0, max: 7 })],
-  (t, bits, at) => {
-    const regions = kernel.reserve((at + bits.length) * 2, 0, 0);
+  'finiteHalves says whether any of the first count halves is an infinity or NaN, at any offset, length and position',
+  [fc.array(finiteHalf, { maxLength: 150, size: 'max' }), nonFiniteHalf, fc.integer({ min: 0, max: 7 })],
+  (t, finite, odd, at) => {
+    const regions = kernel.reserve((at + finite.length + 2) * 2, 0, 0);
     const { buffer, byteOffset } = kernel.bytes(regions.a);
-    new Uint16Array(buffer, byteOffset, at + bits.length).fill(0x7c00).set(bits, at);
-    const region = { offset: regions.a.offset + at * 2, byteLength: bits.length * 2 };
-    t.is(kernel.finiteHalves(region, bits.length), bits.every((h) => (h & 0x7c00) !== 0x7c00));
+    const region = { offset: regions.a.offset + at * 2, byteLength: (finite.length + 1) * 2 };
+    const halves = new Uint16Array(buffer, byteOffset, at + finite.length + 2);
+    // Infinities just outside the range must not count.
+    halves.fill(0x7c00).set(finite, at);
+    t.true(kernel.finiteHalves(region, finite.length));
+    // The odd one out at every position in turn.
+    for (let i = 0; i <= finite.length; i++) {
+      halves.set([...finite.slice(0, i), odd, ...finite.slice(i)], at);
+      if (kernel.finiteHalves(region, finite.length + 1)) t.fail(`missed ${odd.toString(16)} at ${i} of ${finite.length + 1}`);
+    }
+    t.pass();
   },
-  { numRuns: 300 },
+  { numRuns: 100 },
 );
