@@ -3,16 +3,28 @@
  * trusts flatbuffer vector lengths (a corrupt one makes it loop millions of
  * times and run out of memory) and drops the schema's `endianness`. So we
  * walk each metadata flatbuffer ourselves first, bounds-checking every table,
- * vector and string apache-arrow will loop over, and read the few scalars we
- * need: the schema's byte order, a batch's row count and body length.
+ * vector and string apache-arrow will loop over, and read what we need: the
+ * schema (see arrow-schema.ts), a batch's row count and body length.
  * Field numbers are those of Message.fbs, Schema.fbs and File.fbs.
  */
-import { SmoothL1Error } from './errors.js';
+import { TypeId, type ArrowField, type ArrowSchema, type ArrowType } from './arrow-schema.js';
+import { fromSystemError, SmoothL1Error } from './errors.js';
 import type { ByteOrder } from './tensor.js';
 
 /** The one error for metadata that is out of bounds or inconsistent. */
 export const corrupt = (file: string, detail: string): SmoothL1Error =>
   new SmoothL1Error(file, `corrupt or truncated Arrow IPC data (${detail})`);
+
+/** Maps anything apache-arrow or the file system throws to one SmoothL1Error line. */
+export function arrowError(file: string, err: unknown): SmoothL1Error {
+  if (err instanceof SmoothL1Error) return err;
+  // errno codes (ENOENT, EIO, …), not Node's own ERR_* codes.
+  if (err instanceof Error && 'code' in err && typeof err.code === 'string' && /^E[A-Z0-9]+$/.test(err.code)) {
+    return fromSystemError(file, err);
+  }
+  // apache-arrow rejects some promises with plain objects ({ done, value }), not Errors.
+  return corrupt(file, err instanceof Error ? err.message : 'unreadable message');
+}
 
 const HEADER_SCHEMA = 1;
 const HEADER_DICTIONARY_BATCH = 2;
@@ -23,6 +35,8 @@ export const STRUCT_16 = 16;
 const BLOCK_BYTES = 24;
 /** More schema fields than any real schema has; protects against offsets that reuse subtrees. */
 const MAX_FIELDS = 100_000;
+
+const UTF8 = new TextDecoder();
 
 /** Bounds-checked reads of one flatbuffer; any offset out of range is corruption. */
 class Flatbuffer {
@@ -100,9 +114,20 @@ class Flatbuffer {
     for (let i = 0; i < length; i++) yield this.table(start + 4 * i);
   }
 
-  checkString(table: number, index: number): void {
+  /** The string in field `index` ('' when absent), checked to fit. */
+  string(table: number, index: number): string {
     const at = this.field(table, index);
-    if (at !== undefined) this.#within(this.table(at) + 4, this.u32(this.table(at)));
+    if (at === undefined) return '';
+    const start = this.table(at) + 4;
+    const length = this.u32(start - 4);
+    this.#within(start, length);
+    return UTF8.decode(new Uint8Array(this.#view.buffer, this.#view.byteOffset + start, length));
+  }
+
+  /** A scalar field, or its default when absent. */
+  scalar(table: number, index: number, read: (at: number) => number, otherwise: number): number {
+    const at = this.field(table, index);
+    return at === undefined ? otherwise : read(at);
   }
 
   countField(): void {
@@ -120,30 +145,51 @@ export function withFlatbuffer<T>(file: string, what: string, bytes: Uint8Array,
   }
 }
 
-function checkKeyValues(fb: Flatbuffer, table: number, index: number): void {
-  for (const kv of fb.tables(table, index)) {
-    fb.checkString(kv, 0);
-    fb.checkString(kv, 1);
-  }
+function keyValues(fb: Flatbuffer, table: number, index: number): Map<string, string> {
+  const pairs = new Map<string, string>();
+  for (const kv of fb.tables(table, index)) pairs.set(fb.string(kv, 0), fb.string(kv, 1));
+  return pairs;
 }
 
-/** A Field (Schema.fbs): name, dictionary encoding, children, custom metadata. */
-function checkField(fb: Flatbuffer, field: number): void {
+/** The Int table at `table` (Schema.fbs), defaults and all. */
+const intType = (fb: Flatbuffer, table: number | undefined): ArrowType => ({
+  id: TypeId.Int,
+  bitWidth: table === undefined ? 0 : fb.scalar(table, 0, fb.i32, 0),
+  signed: table !== undefined && fb.scalar(table, 1, fb.u8, 0) !== 0,
+});
+
+/** A field's type: the union member and, for the types whose layout or dtype depends on them, its parameters. */
+function fieldType(fb: Flatbuffer, field: number): ArrowType {
+  const id = fb.scalar(field, 2, fb.u8, 0);
+  const table = fb.child(field, 3);
+  if (id === TypeId.Int) return intType(fb, table);
+  if (table === undefined) return { id };
+  if (id === TypeId.FloatingPoint) return { id, precision: fb.scalar(table, 0, fb.i16, 0) };
+  if (id === TypeId.FixedSizeList) return { id, listSize: fb.scalar(table, 0, fb.i32, 0) };
+  if (id === TypeId.Union) return { id, unionMode: fb.scalar(table, 0, fb.i16, 0) };
+  return { id };
+}
+
+/** A Field (Schema.fbs): name, type, dictionary encoding, children, custom metadata. */
+function readField(fb: Flatbuffer, field: number): ArrowField {
   fb.countField();
-  fb.checkString(field, 0);
+  const name = fb.string(field, 0);
+  const type = fieldType(fb, field);
   const dictionary = fb.child(field, 4);
-  if (dictionary !== undefined) fb.child(dictionary, 1);
-  for (const child of fb.tables(field, 5)) checkField(fb, child);
-  checkKeyValues(fb, field, 6);
+  // An absent index type means Int32 (Schema.fbs, DictionaryEncoding).
+  const dictionaryIndex = dictionary === undefined ? undefined : fb.child(dictionary, 1) === undefined ? { id: TypeId.Int, bitWidth: 32, signed: true } : intType(fb, fb.child(dictionary, 1));
+  const children = [...fb.tables(field, 5)].map((child) => readField(fb, child));
+  return { name, type, dictionaryIndex, children, metadata: keyValues(fb, field, 6) };
 }
 
-/** Checks a Schema table and returns its byte order. */
-function checkSchema(fb: Flatbuffer, schema: number): ByteOrder {
-  for (const field of fb.tables(schema, 1)) checkField(fb, field);
-  checkKeyValues(fb, schema, 2);
+/** Reads a Schema table carried by a message or footer of metadata version `version`. */
+function readSchema(fb: Flatbuffer, schema: number, version: number): { byteOrder: ByteOrder; schema: ArrowSchema } {
+  const fields = [...fb.tables(schema, 1)].map((field) => readField(fb, field));
+  keyValues(fb, schema, 2);
   fb.vector(schema, 3, 8);
   const endianness = fb.field(schema, 0);
-  return endianness !== undefined && fb.i16(endianness) === ENDIANNESS_BIG ? 'big' : 'little';
+  const byteOrder = endianness !== undefined && fb.i16(endianness) === ENDIANNESS_BIG ? 'big' : 'little';
+  return { byteOrder, schema: { fields, version } };
 }
 
 interface RecordBatchInfo {
@@ -162,7 +208,7 @@ function checkRecordBatch(fb: Flatbuffer, batch: number): RecordBatchInfo {
 }
 
 export type MessageInfo =
-  | { readonly kind: 'schema'; readonly bodyLength: number; readonly byteOrder: ByteOrder }
+  | { readonly kind: 'schema'; readonly bodyLength: number; readonly byteOrder: ByteOrder; readonly schema: ArrowSchema }
   | { readonly kind: 'record batch'; readonly bodyLength: number; readonly batch: RecordBatchInfo }
   | { readonly kind: 'dictionary batch' | 'other'; readonly bodyLength: number };
 
@@ -170,7 +216,7 @@ export type MessageInfo =
 export function checkMessage(file: string, metadata: Uint8Array): MessageInfo {
   return withFlatbuffer(file, 'message metadata', metadata, (fb) => {
     const message = fb.table(0);
-    checkKeyValues(fb, message, 4);
+    keyValues(fb, message, 4);
     const bodyAt = fb.field(message, 3);
     const bodyLength = bodyAt === undefined ? 0 : fb.i64(bodyAt);
     if (bodyLength < 0) throw fb.fail(`negative body length ${bodyLength}`);
@@ -178,7 +224,7 @@ export function checkMessage(file: string, metadata: Uint8Array): MessageInfo {
     const type = typeAt === undefined ? 0 : fb.u8(typeAt);
     const header = fb.child(message, 2);
     if (header === undefined) return { kind: 'other', bodyLength };
-    if (type === HEADER_SCHEMA) return { kind: 'schema', bodyLength, byteOrder: checkSchema(fb, header) };
+    if (type === HEADER_SCHEMA) return { kind: 'schema', bodyLength, ...readSchema(fb, header, fb.scalar(message, 0, fb.i16, 0)) };
     if (type === HEADER_RECORD_BATCH) return { kind: 'record batch', bodyLength, batch: checkRecordBatch(fb, header) };
     if (type === HEADER_DICTIONARY_BATCH) {
       const data = fb.child(header, 1);
@@ -198,6 +244,7 @@ export interface Block {
 
 interface FooterInfo {
   readonly byteOrder: ByteOrder;
+  readonly schema: ArrowSchema;
   readonly dictionaries: readonly Block[];
   readonly recordBatches: readonly Block[];
 }
@@ -210,14 +257,14 @@ function readBlocks(fb: Flatbuffer, footer: number, index: number): Block[] {
   });
 }
 
-/** Checks an IPC file's Footer flatbuffer and reads its schema's byte order and its blocks. */
+/** Checks an IPC file's Footer flatbuffer and reads its schema, byte order and blocks. */
 export function checkFooter(file: string, footer: Uint8Array): FooterInfo {
   return withFlatbuffer(file, 'footer', footer, (fb) => {
     const root = fb.table(0);
     const schema = fb.child(root, 1);
     if (schema === undefined) throw fb.fail('no schema');
-    checkKeyValues(fb, root, 4);
-    return { byteOrder: checkSchema(fb, schema), dictionaries: readBlocks(fb, root, 2), recordBatches: readBlocks(fb, root, 3) };
+    keyValues(fb, root, 4);
+    return { ...readSchema(fb, schema, fb.scalar(root, 0, fb.i16, 0)), dictionaries: readBlocks(fb, root, 2), recordBatches: readBlocks(fb, root, 3) };
   });
 }
 

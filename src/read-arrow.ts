@@ -1,84 +1,40 @@
 import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import {
-  AsyncByteStream,
-  MetadataVersion,
-  Type,
-  type AsyncRecordBatchFileReader,
-  type AsyncRecordBatchStreamReader,
-  DataType,
-  Precision,
-  RecordBatchReader,
-  type Data,
-  type Field,
-  type RecordBatch,
-  type Schema,
-} from 'apache-arrow';
-import {
-  arrowFormat,
-  CONTINUATION,
-  EXTENSION_METADATA,
-  EXTENSION_NAME,
-  FILE_MAGIC,
-  FIXED_SHAPE_TENSOR,
-  int32At,
-  MAX_METADATA_BYTES,
-  startsWith,
-} from './arrow-ipc.js';
-import { checkFooter, checkMessage, corrupt, refuseCompressed, STRUCT_16, withFlatbuffer, type Block, type MessageInfo } from './arrow-metadata.js';
+import type { AsyncByteStream } from 'apache-arrow';
+import type { OpenReader } from './arrow-batches.js';
+import { arrowFormat, CONTINUATION, FILE_MAGIC, int32At, MAX_METADATA_BYTES, startsWith } from './arrow-ipc.js';
+import { columnLayout, columnSlots, type ColumnLayout, type Slots } from './arrow-column.js';
+import { arrowError, checkFooter, checkMessage, corrupt, refuseCompressed, STRUCT_16, withFlatbuffer, type Block, type MessageInfo } from './arrow-metadata.js';
+import type { ArrowSchema } from './arrow-schema.js';
 import { ITEM_SIZE } from './dtype.js';
-import { fromSystemError, SmoothL1Error } from './errors.js';
-import type { ByteOrder, Chunk, DType, TensorSource, UnsizedTensorSource } from './tensor.js';
+import { SmoothL1Error } from './errors.js';
+import type { ByteOrder, TensorSource, UnsizedTensorSource } from './tensor.js';
 
 /*
  * Arrow IPC (https://arrow.apache.org/docs/format/Columnar.html#serialization-and-interprocess-communication-ipc)
- * in, one column, one record batch at a time (issue 4). apache-arrow decodes
- * schemas and record batches. This module checks every message's metadata
- * before apache-arrow sees it (which also counts the rows up front and finds
- * the schema's byte order, which apache-arrow drops), picks the column, and
- * serves chunks that need not line up with batches: byte ranges of the file
- * where the column's values can be located with certainty, else elements
- * copied out of apache-arrow's record batches.
+ * in, one column, one record batch at a time (issue 4). This module checks
+ * every message's metadata and decodes the schema itself (arrow-metadata.ts),
+ * which also counts the rows up front and finds the schema's byte order;
+ * arrow-column.ts picks the column. Chunks need not line up with batches:
+ * they are byte ranges of the file where the column's values can be located
+ * with certainty, else elements copied out of record batches that
+ * apache-arrow decodes (arrow-batches.ts, loaded only then).
  */
-
-
 
 export interface ArrowReadOptions {
   /** The field to read (--input-column / --label-column); without it the schema must have exactly one field. */
   readonly column?: string | undefined;
 }
 
+/** The record batch decoder, and apache-arrow with it, loaded on first need. */
+const batchDecoding = (): Promise<typeof import('./arrow-batches.js')> => import('./arrow-batches.js');
 
-
-const list = (names: readonly string[]): string => names.map((n) => `'${n}'`).join(', ');
-
-const noSuchColumn = (file: string, name: string, names: readonly string[]): SmoothL1Error =>
-  new SmoothL1Error(file, `no column '${name}'; the columns are ${list(names)}`);
-const ambiguousColumn = (file: string, name: string, count: number): SmoothL1Error =>
-  new SmoothL1Error(file, `column name '${name}' appears ${count} times; cannot tell which to read`);
-const chooseColumn = (file: string, names: readonly string[]): SmoothL1Error =>
-  new SmoothL1Error(file, `${names.length} columns (${list(names)}); choose one with --input-column or --label-column`);
-const unsupportedType = (file: string, column: string, type: string): SmoothL1Error =>
-  new SmoothL1Error(file, `column '${column}' has type ${type}; smoothl1 reads bool, integer and float columns and fixed-size lists of them`);
-const nullAt = (file: string, column: string, row: number): SmoothL1Error =>
-  new SmoothL1Error(file, `column '${column}' has a null at row ${row}; every element must be present`);
 // apache-arrow would switch to the new schema in mid-stream, under the column we chose.
 const secondSchema = (file: string): SmoothL1Error => corrupt(file, 'a second schema in the middle of the stream');
 const fewerRows = (file: string, found: number, expected: number): SmoothL1Error =>
   new SmoothL1Error(file, `shapes differ: the stream ended after ${found} rows, the other input has ${expected}`);
 const moreRows = (file: string, expected: number): SmoothL1Error =>
   new SmoothL1Error(file, `shapes differ: the stream has more than the ${expected} rows of the other input`);
-
-/** Maps anything apache-arrow or the file system throws to one SmoothL1Error line. */
-function arrowError(file: string, err: unknown): SmoothL1Error {
-  if (err instanceof SmoothL1Error) return err;
-  // errno codes (ENOENT, EIO, …), not Node's own ERR_* codes.
-  if (err instanceof Error && 'code' in err && typeof err.code === 'string' && /^E[A-Z0-9]+$/.test(err.code)) {
-    return fromSystemError(file, err);
-  }
-  // apache-arrow rejects some promises with plain objects ({ done, value }), not Errors.
-  return corrupt(file, err instanceof Error ? err.message : 'unreadable message');
-}
 
 /** A file holds at least the leading magic padded to 8 bytes, a footer length and the trailing magic. */
 const MIN_FILE_BYTES = 8 + 4 + FILE_MAGIC.length;
@@ -151,6 +107,7 @@ async function readMessageAt(file: string, handle: FileHandle, position: number,
 interface FileScan {
   readonly size: number;
   readonly byteOrder: ByteOrder;
+  readonly schema: ArrowSchema;
   readonly rows: number;
   /** The record batches in the order apache-arrow reads them. */
   readonly batches: readonly BatchRef[];
@@ -167,12 +124,12 @@ async function scanStreamFile(file: string, handle: FileHandle, size: number): P
     if (at.info.kind === 'schema') throw secondSchema(file);
     if (at.info.kind === 'record batch') batches.push(at.ref);
   }
-  return { size, byteOrder: first.info.byteOrder, rows: sumRows(batches), batches };
+  return { size, byteOrder: first.info.byteOrder, schema: first.info.schema, rows: sumRows(batches), batches };
 }
 
 /**
  * Checks an IPC file's footer and every message it lists (headers only, no
- * bodies); the byte order comes from the footer's schema, as apache-arrow
+ * bodies); the schema and byte order come from the footer, as apache-arrow
  * writes no schema message into a file. The ends are checked first, so
  * that nothing reads garbage as a footer.
  */
@@ -191,300 +148,8 @@ async function scanIpcFile(file: string, handle: FileHandle, size: number): Prom
   for (const block of footer.dictionaries) await expect(block, 'dictionary batch');
   const batches: BatchRef[] = [];
   for (const block of footer.recordBatches) batches.push(await expect(block, 'record batch'));
-  return { size, byteOrder: footer.byteOrder, rows: sumRows(batches), batches };
+  return { size, byteOrder: footer.byteOrder, schema: footer.schema, rows: sumRows(batches), batches };
 }
-
-// ---------------------------------------------------------------------------
-// Column selection and type.
-
-interface ColumnLayout {
-  readonly index: number;
-  readonly name: string;
-  readonly dtype: DType;
-  /** The shape of one row: empty for a primitive column, the list sizes for fixed-size lists. */
-  readonly rowShape: readonly number[];
-  /** Elements per row. */
-  readonly rowWidth: number;
-  /** The sizes of the fixed-size lists as stored, outermost first (one for a fixed_shape_tensor). */
-  readonly listSizes: readonly number[];
-}
-
-function pickField(file: string, schema: Schema, column: string | undefined): number {
-  const names = schema.fields.map((f: Field) => f.name);
-  if (names.length === 0) throw new SmoothL1Error(file, 'the Arrow schema has no columns');
-  if (column === undefined) {
-    if (names.length > 1) throw chooseColumn(file, names);
-    return 0;
-  }
-  const matches = names.filter((n) => n === column).length;
-  if (matches === 0) throw noSuchColumn(file, column, names);
-  if (matches > 1) throw ambiguousColumn(file, column, matches);
-  return names.indexOf(column);
-}
-
-/** Unsigned and signed integer dtypes by bit width. */
-const INT_DTYPES: Readonly<Record<number, readonly [DType, DType]>> = {
-  8: ['uint8', 'int8'],
-  16: ['uint16', 'int16'],
-  32: ['uint32', 'int32'],
-  64: ['uint64', 'int64'],
-};
-
-/** Our dtype for an Arrow primitive type, or undefined if we do not read it. */
-function leafDType(type: DataType): DType | undefined {
-  if (DataType.isBool(type)) return 'bool';
-  if (DataType.isFloat(type)) {
-    if (type.precision === Precision.HALF) return 'float16';
-    return type.precision === Precision.SINGLE ? 'float32' : 'float64';
-  }
-  if (DataType.isInt(type)) return INT_DTYPES[type.bitWidth]?.[type.isSigned ? 1 : 0];
-  return undefined;
-}
-
-/** The list sizes of nested fixed-size lists and the primitive type under them. */
-function unnest(file: string, field: Field): { dtype: DType; sizes: number[] } {
-  const sizes: number[] = [];
-  let type: DataType = field.type;
-  while (DataType.isFixedSizeList(type)) {
-    sizes.push(type.listSize);
-    type = type.valueType;
-  }
-  const dtype = leafDType(type);
-  if (dtype === undefined) throw unsupportedType(file, field.name, String(field.type));
-  return { dtype, sizes };
-}
-
-const isDims = (x: unknown): x is number[] =>
-  Array.isArray(x) && x.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0);
-
-/**
- * The row shape an `arrow.fixed_shape_tensor` field declares
- * (https://arrow.apache.org/docs/format/CanonicalExtensions.html#fixed-shape-tensor):
- * storage is FixedSizeList<T>[prod(shape)], elements in row-major order
- * unless a permutation says otherwise.
- */
-function tensorRowShape(file: string, field: Field, sizes: readonly number[]): number[] {
-  const bad = (why: string): SmoothL1Error => new SmoothL1Error(file, `column '${field.name}': bad ${FIXED_SHAPE_TENSOR} metadata (${why})`);
-  let meta: unknown;
-  try {
-    meta = JSON.parse(field.metadata.get(EXTENSION_METADATA) ?? '');
-  } catch {
-    throw bad('not JSON');
-  }
-  if (meta === null || typeof meta !== 'object' || !('shape' in meta) || !isDims(meta.shape)) throw bad('no "shape" list');
-  const { shape } = meta;
-  if (sizes.length !== 1 || sizes[0] !== shape.reduce((n, d) => n * d, 1)) {
-    throw bad(`storage ${String(field.type)} does not hold shape [${shape.join(', ')}]`);
-  }
-  if ('permutation' in meta && meta.permutation !== null) {
-    const p = meta.permutation;
-    if (!isDims(p) || p.length !== shape.length || p.some((d, i) => d !== i)) {
-      throw new SmoothL1Error(file, `column '${field.name}': ${FIXED_SHAPE_TENSOR} with permutation ${JSON.stringify(p)} is unsupported; store the elements in row-major order`);
-    }
-  }
-  return shape;
-}
-
-function columnLayout(file: string, schema: Schema, column: string | undefined): ColumnLayout {
-  const index = pickField(file, schema, column);
-  const field: Field = schema.fields[index]!;
-  if (DataType.isDictionary(field.type)) throw unsupportedType(file, field.name, String(field.type));
-  const extension = field.metadata.get(EXTENSION_NAME);
-  if (extension !== undefined && extension !== FIXED_SHAPE_TENSOR) {
-    throw new SmoothL1Error(file, `column '${field.name}' has extension type ${extension}, which smoothl1 does not read`);
-  }
-  const { dtype, sizes } = unnest(file, field);
-  const rowShape = extension === FIXED_SHAPE_TENSOR ? tensorRowShape(file, field, sizes) : sizes;
-  return { index, name: field.name, dtype, rowShape, rowWidth: rowShape.reduce((n, d) => n * d, 1), listSizes: sizes };
-}
-
-// ---------------------------------------------------------------------------
-// One record batch's elements of the column.
-
-/** A batch's elements of our column, flattened; copies runs of them into chunk buffers. */
-interface Segment {
-  readonly elements: number;
-  /** Copies elements [from, from + n) to `into` at element index `at`. */
-  copy(from: number, n: number, into: Uint8Array, at: number): void;
-}
-
-/** Index of the first null among items [0, n) of `data`, if any. */
-function firstNull(data: Data, n: number): number | undefined {
-  if (data.nullCount <= 0) return undefined;
-  const bitmap: unknown = data.nullBitmap;
-  if (!(bitmap instanceof Uint8Array) || bitmap.length === 0) return undefined;
-  for (let i = 0; i < n; i++) {
-    const bit = data.offset + i;
-    if ((((bitmap[bit >> 3] ?? 0) >> (bit & 7)) & 1) === 0) return i;
-  }
-  return undefined;
-}
-
-function valueBytes(data: Data): Uint8Array {
-  const values: unknown = data.values;
-  if (!ArrayBuffer.isView(values)) throw new Error('apache-arrow gave a primitive column without a values buffer');
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-}
-
-/**
- * Walks down the fixed-size list levels of `column` (one batch) to the
- * primitive values, refusing nulls at any level. `firstRow` is the batch's
- * first row in the whole table, for the error message.
- */
-function batchSegment(file: string, layout: ColumnLayout, column: Data, rows: number, firstRow: number): Segment {
-  let data = column;
-  let items = rows;
-  let perRow = 1;
-  for (;;) {
-    const i = firstNull(data, items);
-    if (i !== undefined) throw nullAt(file, layout.name, firstRow + Math.floor(i / perRow));
-    if (!DataType.isFixedSizeList(data.type)) break;
-    const size: number = data.type.listSize;
-    const child = data.children[0];
-    if (child === undefined) throw corrupt(file, 'fixed-size list without values');
-    // apache-arrow slices list children along with their parent, so child item 0 belongs to parent item 0.
-    data = child;
-    items *= size;
-    perRow *= size;
-  }
-  const elements = rows * layout.rowWidth;
-  if (items !== elements || data.length < elements) throw corrupt(file, `batch at row ${firstRow} holds ${data.length} of ${elements} elements`);
-  const bytes = valueBytes(data);
-  if (layout.dtype === 'bool') {
-    // Arrow packs booleans 8 to a byte, least significant bit first; our bool dtype is one byte 0/1 per element.
-    const bitOffset = data.offset;
-    return {
-      elements,
-      copy(from, n, into, at) {
-        for (let k = 0; k < n; k++) {
-          const bit = bitOffset + from + k;
-          into[at + k] = ((bytes[bit >> 3] ?? 0) >> (bit & 7)) & 1;
-        }
-      },
-    };
-  }
-  const itemSize = ITEM_SIZE[layout.dtype];
-  if (bytes.length < elements * itemSize) throw corrupt(file, `batch at row ${firstRow} is shorter than its length`);
-  return {
-    elements,
-    copy: (from, n, into, at) => into.set(bytes.subarray(from * itemSize, (from + n) * itemSize), at * itemSize),
-  };
-}
-
-// ---------------------------------------------------------------------------
-// Chunks across batch boundaries.
-
-type BatchPull = () => Promise<RecordBatch | undefined>;
-
-/**
- * Serves chunk(start, count) from batches pulled one at a time: only the
- * current batch is held. Chunks are asked for in order but without waiting
- * for each other, so requests are queued and served one after another.
- */
-class BatchCursor {
-  readonly #file: string;
-  readonly #layout: ColumnLayout;
-  readonly #pull: BatchPull;
-  #segment: Segment | undefined;
-  #position = 0;
-  #served = 0;
-  #rowsSeen = 0;
-  #queue: Promise<unknown> = Promise.resolve();
-  #failure: SmoothL1Error | undefined;
-
-  constructor(file: string, layout: ColumnLayout, pull: BatchPull) {
-    this.#file = file;
-    this.#layout = layout;
-    this.#pull = pull;
-  }
-
-  get rowsSeen(): number {
-    return this.#rowsSeen;
-  }
-
-  /** Runs `job` after every earlier request; once one fails, all later ones fail the same way. */
-  serialize<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(async () => {
-      if (this.#failure !== undefined) throw this.#failure;
-      try {
-        return await job();
-      } catch (err) {
-        this.#failure = arrowError(this.#file, err);
-        throw this.#failure;
-      }
-    });
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  /** The next batch as a segment: null for one without elements, undefined at the end. */
-  async #pullSegment(): Promise<Segment | null | undefined> {
-    const batch = await this.#pull();
-    if (batch === undefined) return undefined;
-    if (batch.numRows === 0) return null;
-    const column = batch.data.children[this.#layout.index];
-    if (column === undefined) throw corrupt(this.#file, 'a record batch lacks the column');
-    const segment = batchSegment(this.#file, this.#layout, column, batch.numRows, this.#rowsSeen);
-    this.#rowsSeen += batch.numRows;
-    return segment.elements > 0 ? segment : null;
-  }
-
-  /** The next batch with elements; undefined at the end. */
-  async #nextSegment(): Promise<Segment | undefined> {
-    for (;;) {
-      const segment = await this.#pullSegment();
-      if (segment !== null) return segment;
-    }
-  }
-
-  /** Elements [start, start + count) in a fresh buffer; `ended` says what running out of batches means. */
-  async fill(start: number, count: number, ended: () => SmoothL1Error): Promise<Chunk> {
-    if (start !== this.#served) throw new Error(`Arrow chunks must be read in order: asked for ${start}, next is ${this.#served}`);
-    const itemSize = ITEM_SIZE[this.#layout.dtype];
-    const buffer = new ArrayBuffer(count * itemSize);
-    const into = new Uint8Array(buffer);
-    for (let filled = 0; filled < count; ) {
-      if (this.#segment === undefined || this.#position === this.#segment.elements) {
-        this.#segment = await this.#nextSegment();
-        this.#position = 0;
-        if (this.#segment === undefined) throw ended();
-      }
-      const n = Math.min(count - filled, this.#segment.elements - this.#position);
-      this.#segment.copy(this.#position, n, into, filled);
-      this.#position += n;
-      filled += n;
-    }
-    this.#served += count;
-    return { kind: 'bytes', buffer, byteOffset: 0, byteLength: buffer.byteLength };
-  }
-
-  /**
-   * True when the batches hold more than `limit` rows. Reads on until they
-   * do or end, so call it only once everything wanted has been served.
-   */
-  async rowsBeyond(limit: number): Promise<boolean> {
-    while (this.#rowsSeen <= limit) {
-      const segment = await this.#pullSegment();
-      if (segment === undefined) return false;
-    }
-    return true;
-  }
-}
-
-type OpenReader = AsyncRecordBatchFileReader | AsyncRecordBatchStreamReader;
-
-/** apache-arrow's reader, opened without letting it close our handle or stream when it ends. */
-async function openReader(source: FileHandle | AsyncIterable<Uint8Array>): Promise<OpenReader> {
-  const reader = Symbol.asyncIterator in source ? await RecordBatchReader.from(source) : await RecordBatchReader.from(source);
-  return reader.open({ autoDestroy: false });
-}
-
-const pullFrom =
-  (reader: OpenReader): BatchPull =>
-  async () => {
-    const r = await reader.next();
-    return r.done === true ? undefined : r.value;
-  };
 
 function checkSize(file: string, layout: ColumnLayout, rows: number): readonly number[] {
   const shape = [rows, ...layout.rowShape];
@@ -497,88 +162,9 @@ function checkSize(file: string, layout: ColumnLayout, rows: number): readonly n
 // values of a primitive column are one contiguous byte range per record
 // batch. Once every batch header is known, a chunk inside one batch is just
 // such a range, which a worker reads itself, as for .npy: no read or copy
-// on this thread. apache-arrow still decodes the schema and, as a check on
-// where we locate the values, the first batch; anything we cannot locate
-// with certainty (bool, nulls, layouts we do not count, any inconsistency)
-// goes through apache-arrow's record batch reader instead.
-
-/** How many field nodes and buffers a field takes in a record batch's lists. */
-interface Slots {
-  readonly node: number;
-  readonly buffer: number;
-}
-
-/**
- * Buffers of a type's own node, in the order apache-arrow's VectorLoader
- * takes them (Columnar.html, "Buffer Listing for Each Layout"); undefined
- * for layouts we do not count (views, with their variadic buffers).
- */
-function ownBuffers(type: DataType, v5: boolean): number | undefined {
-  switch (type.typeId) {
-    case Type.Null:
-      return 0;
-    case Type.Struct:
-    case Type.FixedSizeList:
-      return 1;
-    case Type.List:
-    case Type.LargeList:
-    case Type.Map:
-    case Type.Dictionary:
-      return 2;
-    case Type.Binary:
-    case Type.Utf8:
-    case Type.LargeBinary:
-    case Type.LargeUtf8:
-      return 3;
-    case Type.Union:
-      // Unions lost their validity bitmap in format V5.
-      return (DataType.isSparseUnion(type) ? 1 : 2) + (v5 ? 0 : 1);
-    case Type.Bool:
-    case Type.Int:
-    case Type.Float:
-    case Type.Decimal:
-    case Type.Date:
-    case Type.Time:
-    case Type.Timestamp:
-    case Type.Interval:
-    case Type.Duration:
-    case Type.FixedSizeBinary:
-      return 2;
-    default:
-      return undefined;
-  }
-}
-
-/** Nodes and buffers of a field and its children (a dictionary's values live in dictionary batches). */
-function slotsOf(type: DataType, v5: boolean): Slots | undefined {
-  const own = ownBuffers(type, v5);
-  if (own === undefined) return undefined;
-  let node = 1;
-  let buffer = own;
-  // Primitive types have no children array at all, whatever their typing says.
-  const children: unknown = DataType.isDictionary(type) ? [] : type.children;
-  for (const child of Array.isArray(children) ? (children as readonly Field[]) : []) {
-    const c = slotsOf(child.type, v5);
-    if (c === undefined) return undefined;
-    node += c.node;
-    buffer += c.buffer;
-  }
-  return { node, buffer };
-}
-
-/** Where column `index` starts in each batch's node and buffer lists: after all earlier fields. */
-function columnSlots(schema: Schema, index: number): Slots | undefined {
-  const v5 = schema.metadataVersion >= MetadataVersion.V5;
-  let node = 0;
-  let buffer = 0;
-  for (const field of schema.fields.slice(0, index)) {
-    const s = slotsOf(field.type, v5);
-    if (s === undefined) return undefined;
-    node += s.node;
-    buffer += s.buffer;
-  }
-  return { node, buffer };
-}
+// on this thread, and no apache-arrow. Anything we cannot locate with
+// certainty (bool, nulls, layouts we do not count, any inconsistency) goes
+// through apache-arrow's record batch reader instead.
 
 /** A batch's values of our column as a byte range of the file. */
 interface RangeSegment {
@@ -630,20 +216,6 @@ async function rangeSegments(file: string, handle: FileHandle, scan: FileScan, l
     first += elements;
   }
   return segments;
-}
-
-/** Up to this many elements of the first batch are compared with what apache-arrow decodes there. */
-const CROSS_CHECK_ELEMENTS = 4096;
-
-/** True when the first range holds what apache-arrow's reader decodes for the same elements. */
-async function agreesWithReader(file: string, handle: FileHandle, layout: ColumnLayout, segment: RangeSegment, reader: OpenReader): Promise<boolean> {
-  const n = Math.min(segment.elements, CROSS_CHECK_ELEMENTS);
-  const decoded = await new BatchCursor(file, layout, pullFrom(reader)).fill(0, n, () => corrupt(file, 'no record batch to check'));
-  if (decoded.kind !== 'bytes') return false;
-  const raw = new Uint8Array(n * ITEM_SIZE[layout.dtype]);
-  await readInto(file, handle, raw, segment.position);
-  const expected = new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength);
-  return raw.every((b, i) => b === expected[i]);
 }
 
 /** Index of the segment holding element `start`. */
@@ -711,26 +283,19 @@ function rangeChunks(file: string, handle: FileHandle, segments: readonly RangeS
   };
 }
 
-/**
- * The fast path's chunk function, or undefined when the column must go
- * through apache-arrow's record batch reader. Uses `reader` for the cross
- * check, so the caller needs a fresh reader if this gives undefined.
- */
+/** The fast path's chunk function, or undefined when the column must go through apache-arrow's record batch reader. */
 async function byteRangeChunks(
   file: string,
   handle: FileHandle,
   scan: FileScan,
   layout: ColumnLayout,
-  reader: OpenReader,
 ): Promise<Pick<TensorSource, 'chunk' | 'rangeChunkElements'> | undefined> {
   // Arrow bit-packs booleans: those need unpacking here.
   if (layout.dtype === 'bool') return undefined;
-  const slots = reader.schema.metadataVersion >= MetadataVersion.V4 ? columnSlots(reader.schema, layout.index) : undefined;
+  const slots = columnSlots(scan.schema, layout.index);
   if (slots === undefined) return undefined;
   const segments = await rangeSegments(file, handle, scan, layout, slots);
-  const first = segments?.[0];
   if (segments === undefined) return undefined;
-  if (first !== undefined && !(await agreesWithReader(file, handle, layout, first, reader))) return undefined;
   return { chunk: rangeChunks(file, handle, segments, ITEM_SIZE[layout.dtype]), rangeChunkElements: rangeChunkElements(segments) };
 }
 
@@ -757,13 +322,13 @@ export async function openArrowFile(file: string, handle: FileHandle, options: A
     // Every message header is checked before apache-arrow decodes any of them.
     const scan = format === 'file' ? await scanIpcFile(file, handle, size) : await scanStreamFile(file, handle, size);
     const { byteOrder, rows } = scan;
-    const reader = await openReader(handle);
-    const layout = columnLayout(file, reader.schema, options.column);
+    const layout = columnLayout(file, scan.schema, options.column);
     const header = { file, dtype: layout.dtype, byteOrder, shape: checkSize(file, layout, rows), fortranOrder: false };
-    // Not reader.cancel(): that would close the handle behind our back; closing it is ours.
+    // Not the reader's cancel(): that would close the handle behind our back; closing it is ours.
     const close = (): Promise<void> => handle.close();
-    const ranges = await byteRangeChunks(file, handle, scan, layout, reader);
+    const ranges = await byteRangeChunks(file, handle, scan, layout);
     if (ranges !== undefined) return { header, ...ranges, close };
+    const { BatchCursor, openReader, pullFrom } = await batchDecoding();
     const cursor = new BatchCursor(file, layout, pullFrom(await openReader(handle)));
     return {
       header,
@@ -784,9 +349,9 @@ const BODY_PIECE = 64 << 20;
 
 /**
  * The stream's bytes, unchanged, with each message's metadata checked
- * before it is passed on to apache-arrow. Sets `order` from the schema.
+ * before it is passed on to apache-arrow. Sets `found` from the schema.
  */
-async function* checkedMessages(file: string, bytes: AsyncByteStream, order: { byteOrder?: ByteOrder }): AsyncGenerator<Uint8Array> {
+async function* checkedMessages(file: string, bytes: AsyncByteStream, found: { schema?: ArrowSchema; byteOrder?: ByteOrder }): AsyncGenerator<Uint8Array> {
   for (let position = 0; ; ) {
     const head = (await bytes.peek(8)) ?? new Uint8Array(0);
     // The end of the input, which may come without an end-of-stream marker;
@@ -800,7 +365,10 @@ async function* checkedMessages(file: string, bytes: AsyncByteStream, order: { b
     if (metadata.length < length) throw corrupt(file, 'the stream ends inside a message');
     const info = checkMessage(file, metadata);
     if ((position === 0) !== (info.kind === 'schema')) throw position === 0 ? corrupt(file, 'the stream does not start with a schema') : secondSchema(file);
-    if (info.kind === 'schema') order.byteOrder = info.byteOrder;
+    if (info.kind === 'schema') {
+      found.schema = info.schema;
+      found.byteOrder = info.byteOrder;
+    }
     refuseCompressed(file, info);
     yield metadata;
     for (let left = info.bodyLength; left > 0; ) {
@@ -819,6 +387,7 @@ async function* checkedMessages(file: string, bytes: AsyncByteStream, order: { b
  * whole to find its footer. Memory stays at about one record batch.
  */
 export async function openArrowStream(file: string, input: AsyncIterable<Uint8Array>, options: ArrowReadOptions = {}): Promise<UnsizedTensorSource> {
+  const { AsyncByteStream, BatchCursor, openReader, pullFrom } = await batchDecoding();
   let reader: OpenReader | undefined;
   const bytes = new AsyncByteStream(input);
   try {
@@ -829,11 +398,12 @@ export async function openArrowStream(file: string, input: AsyncIterable<Uint8Ar
       throw new SmoothL1Error(file, 'an Arrow IPC file cannot be read from a pipe batch by batch; pass its path, or send an IPC stream');
     }
     if (format === undefined) throw new SmoothL1Error(file, 'not an Arrow IPC stream (unrecognised first bytes)');
-    const order: { byteOrder?: ByteOrder } = {};
-    reader = await openReader(checkedMessages(file, bytes, order));
+    const found: { schema?: ArrowSchema; byteOrder?: ByteOrder } = {};
+    reader = await openReader(checkedMessages(file, bytes, found));
     // Opening the reader has read the schema message through checkedMessages.
-    const byteOrder = order.byteOrder ?? 'little';
-    const layout = columnLayout(file, reader.schema, options.column);
+    if (found.schema === undefined) throw corrupt(file, 'the stream does not start with a schema');
+    const byteOrder = found.byteOrder ?? 'little';
+    const layout = columnLayout(file, found.schema, options.column);
     const cursor = new BatchCursor(file, layout, pullFrom(reader));
     const opened = reader;
     const close = async (): Promise<void> => {
