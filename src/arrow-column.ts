@@ -231,3 +231,20 @@ export function columnSlots(schema: ArrowSchema, index: number): Slots | undefin
   }
   return { node, buffer };
 }
+
+const holdsUnion = (field: ArrowField): boolean => field.type.id === TypeId.Union || childrenInBatch(field).some(holdsUnion);
+
+/**
+ * Refuses a column that apache-arrow 21 would misread: in format V4 a union
+ * has a validity buffer (V5 dropped it), which its record batch reader never
+ * consumes, so every buffer after a V4 union is read one slot early (a bool
+ * column came back all false). Called only where record batches go through
+ * apache-arrow; the byte-range path counts that buffer itself.
+ */
+export function refuseMisreadColumn(file: string, schema: ArrowSchema, layout: ColumnLayout): void {
+  if (schema.version >= MetadataVersion.V5 || !schema.fields.slice(0, layout.index).some(holdsUnion)) return;
+  throw new SmoothL1Error(
+    file,
+    `column '${layout.name}' follows a union in an Arrow format V4 file, which apache-arrow 21 misreads here; write the file in format V5 (Arrow 1.0 or later)`,
+  );
+}

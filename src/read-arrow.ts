@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { AsyncByteStream } from 'apache-arrow';
 import type { OpenReader } from './arrow-batches.js';
 import { arrowFormat, CONTINUATION, FILE_MAGIC, int32At, MAX_METADATA_BYTES, startsWith } from './arrow-ipc.js';
-import { columnLayout, columnSlots, type ColumnLayout, type Slots } from './arrow-column.js';
+import { columnLayout, columnSlots, refuseMisreadColumn, type ColumnLayout, type Slots } from './arrow-column.js';
 import { arrowError, checkFooter, checkMessage, corrupt, refuseCompressed, STRUCT_16, withFlatbuffer, type Block, type MessageInfo } from './arrow-metadata.js';
 import type { ArrowSchema } from './arrow-schema.js';
 import { ITEM_SIZE } from './dtype.js';
@@ -328,6 +328,7 @@ export async function openArrowFile(file: string, handle: FileHandle, options: A
     const close = (): Promise<void> => handle.close();
     const ranges = await byteRangeChunks(file, handle, scan, layout);
     if (ranges !== undefined) return { header, ...ranges, close };
+    refuseMisreadColumn(file, scan.schema, layout);
     const { BatchCursor, openReader, pullFrom } = await batchDecoding();
     const cursor = new BatchCursor(file, layout, pullFrom(await openReader(handle)));
     return {
@@ -404,6 +405,7 @@ export async function openArrowStream(file: string, input: AsyncIterable<Uint8Ar
     if (found.schema === undefined) throw corrupt(file, 'the stream does not start with a schema');
     const byteOrder = found.byteOrder ?? 'little';
     const layout = columnLayout(file, found.schema, options.column);
+    refuseMisreadColumn(file, found.schema, layout);
     const cursor = new BatchCursor(file, layout, pullFrom(reader));
     const opened = reader;
     const close = async (): Promise<void> => {
