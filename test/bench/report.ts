@@ -76,11 +76,12 @@ const atMost = (value: number | undefined, limit: number): boolean | undefined =
 const atLeast = (value: number | undefined, limit: number): boolean | undefined => (value === undefined ? undefined : value >= limit);
 
 /** ✓/✗ per target; flat RSS is judged across sizes, in flatRssLines. */
-function targetCell(targets: Targets | undefined, q: Ratios, rssMiB: number): string {
+function targetCell(targets: Targets | undefined, q: Ratios, rssMiB: number, bytes: number): string {
   if (targets === undefined) return '';
   const verdicts: [boolean | undefined, string][] = [];
-  if (targets.maxFloorRatio !== undefined) verdicts.push([atMost(q.floor, targets.maxFloorRatio), `≤${targets.maxFloorRatio}× floor`]);
-  if (targets.minNumpySpeedup !== undefined) verdicts.push([atLeast(q.numpy, targets.minNumpySpeedup), `≥${targets.minNumpySpeedup}× NumPy`]);
+  const timed = bytes >= (targets.fromPairBytes ?? 0);
+  if (timed && targets.maxFloorRatio !== undefined) verdicts.push([atMost(q.floor, targets.maxFloorRatio), `≤${targets.maxFloorRatio}× floor`]);
+  if (timed && targets.minNumpySpeedup !== undefined) verdicts.push([atLeast(q.numpy, targets.minNumpySpeedup), `≥${targets.minNumpySpeedup}× NumPy`]);
   if (targets.maxRssMiB !== undefined) verdicts.push([rssMiB <= targets.maxRssMiB, `≤${targets.maxRssMiB} MiB`]);
   if (targets.maxBaselineRatio !== undefined) verdicts.push([atMost(q.perByte, targets.maxBaselineRatio), `≤${targets.maxBaselineRatio}× per byte`]);
   return verdicts
@@ -107,7 +108,7 @@ function rowLine(r: RowResult, all: readonly RowResult[]): string {
     q.numpy === undefined ? '' : `${q.numpy.toFixed(1)}×`,
     ratioCell(q.perByte, r.row.baseline),
     escape(checkCell(r)),
-    targetCell(r.row.targets, q, peakMiB(r)),
+    targetCell(r.row.targets, q, peakMiB(r), r.bytes),
   ];
   return `| ${cells.join(' | ')} |`;
 }
