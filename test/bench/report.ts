@@ -76,14 +76,14 @@ const atMost = (value: number | undefined, limit: number): boolean | undefined =
 const atLeast = (value: number | undefined, limit: number): boolean | undefined => (value === undefined ? undefined : value >= limit);
 
 /** ✓/✗ per target; flat RSS is judged across sizes, in flatRssLines. */
-function targetCell(targets: Targets | undefined, q: Ratios, rssMiB: number, bytes: number): string {
+function targetCell(targets: Targets | undefined, q: Ratios, rssMiB: number, elements: number): string {
   if (targets === undefined) return '';
   const verdicts: [boolean | undefined, string][] = [];
-  const timed = bytes >= (targets.fromPairBytes ?? 0);
+  const timed = elements >= (targets.fromElements ?? 0);
   if (timed && targets.maxFloorRatio !== undefined) verdicts.push([atMost(q.floor, targets.maxFloorRatio), `≤${targets.maxFloorRatio}× floor`]);
   if (timed && targets.minNumpySpeedup !== undefined) verdicts.push([atLeast(q.numpy, targets.minNumpySpeedup), `≥${targets.minNumpySpeedup}× NumPy`]);
   if (targets.maxRssMiB !== undefined) verdicts.push([rssMiB <= targets.maxRssMiB, `≤${targets.maxRssMiB} MiB`]);
-  if (targets.maxBaselineRatio !== undefined) verdicts.push([atMost(q.perByte, targets.maxBaselineRatio), `≤${targets.maxBaselineRatio}× per byte`]);
+  if (timed && targets.maxBaselineRatio !== undefined) verdicts.push([atMost(q.perByte, targets.maxBaselineRatio), `≤${targets.maxBaselineRatio}× per byte`]);
   return verdicts
     .filter((v): v is [boolean, string] => v[0] !== undefined)
     .map(([ok, text]) => `${ok ? '✓' : '✗'} ${text}`)
@@ -108,7 +108,7 @@ function rowLine(r: RowResult, all: readonly RowResult[]): string {
     q.numpy === undefined ? '' : `${q.numpy.toFixed(1)}×`,
     ratioCell(q.perByte, r.row.baseline),
     escape(checkCell(r)),
-    targetCell(r.row.targets, q, peakMiB(r), r.bytes),
+    targetCell(r.row.targets, q, peakMiB(r), r.elements),
   ];
   return `| ${cells.join(' | ')} |`;
 }
@@ -140,8 +140,7 @@ export function flatRssLines(bySize: ReadonlyMap<string, readonly RowResult[]>):
     for (const r of results) {
       if (r.row.targets?.flatRss !== true || r.rssKiB.length === 0) continue;
       const entry = rows.get(r.row.id) ?? { row: r.row, peaks: [] };
-      // These rows read two float32 files: 8 bytes a pair (Arrow's framing aside).
-      entry.peaks.push({ size, mode: mode(Math.floor(r.bytes / 8)), mib: peakMiB(r) });
+      entry.peaks.push({ size, mode: mode(r.elements), mib: peakMiB(r) });
       rows.set(r.row.id, entry);
     }
   }

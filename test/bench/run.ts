@@ -13,6 +13,8 @@ export interface RowResult {
   readonly row: Row;
   /** Bytes of input consumed per run (both files). */
   readonly bytes: number;
+  /** Tensor elements per input file. */
+  readonly elements: number;
   readonly walls: number[];
   readonly rssKiB: number[];
   readonly checks: CheckOutcome[];
@@ -32,8 +34,8 @@ interface Planned {
 
 const inputBytes = (data: Dataset): number => statSync(data.input).size + statSync(data.label).size;
 
-function emptyResult(row: Row, bytes: number, skipped: string | undefined): RowResult {
-  return { row, bytes, walls: [], rssKiB: [], checks: [], skipped, failure: undefined };
+function emptyResult(row: Row, data: Dataset, skipped: string | undefined): RowResult {
+  return { row, bytes: skipped === undefined ? inputBytes(data) : 0, elements: data.elements, walls: [], rssKiB: [], checks: [], skipped, failure: undefined };
 }
 
 /** Generates data sets once each (in row order) and settles which rows can run. */
@@ -46,7 +48,7 @@ async function plan(rows: readonly Row[], datasets: ReadonlyMap<DatasetId, Datas
     if (data === undefined) throw new Error(`bench: row ${row.id} names unknown dataset ${row.dataset}`);
     if (!prepared.has(data.id)) prepared.set(data.id, await prepareDataset(data));
     const skipped = prepared.get(data.id) ?? row.requires?.(data);
-    const result = emptyResult(row, skipped === undefined ? inputBytes(data) : 0, skipped);
+    const result = emptyResult(row, data, skipped);
     results.push(result);
     if (skipped !== undefined) continue;
     const reference = row.check === undefined ? undefined : await referenceFor(data.reference, DELTA);
