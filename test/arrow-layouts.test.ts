@@ -1,7 +1,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { fc, testProp } from '@fast-check/ava';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -63,9 +62,10 @@ import type { ArrowFormat } from '../src/arrow-ipc.js';
 import { ITEM_SIZE } from '../src/dtype.js';
 import { SmoothL1Error } from '../src/errors.js';
 import { decodeHalf } from '../src/float16.js';
-import { openArrowFile, openArrowStream } from '../src/read-arrow.js';
-import type { DType, TensorSource } from '../src/tensor.js';
+import { openArrowStream } from '../src/read-arrow.js';
+import type { DType } from '../src/tensor.js';
 import { chunkBytes } from './helpers/arrow-chunks.js';
+import { framed, openArrowPath } from './helpers/arrow-files.js';
 import { tempDir } from './helpers/tmp.js';
 
 /*
@@ -423,16 +423,6 @@ const padTo8 = (bytes: Uint8Array): Uint8Array => {
   return out;
 };
 
-const framed = (metadata: Uint8Array, body: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(8 + metadata.length + body.length);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, -1, true);
-  view.setInt32(4, metadata.length, true);
-  out.set(metadata, 8);
-  out.set(body, 8 + metadata.length);
-  return out;
-};
-
 /**
  * flechette's IPC bytes as metadata version V4: every message and the
  * footer say V4, and each union gets back the validity buffer V4 gives it
@@ -496,16 +486,6 @@ function toV4(bytes: Uint8Array, format: ArrowFormat, types: readonly FlechetteT
 
 // ---------------------------------------------------------------------------
 // Reading.
-
-async function openColumn(path: string, column: string): Promise<TensorSource> {
-  const handle = await open(path, 'r');
-  try {
-    return await openArrowFile(path, handle, { column });
-  } catch (err) {
-    await handle.close();
-    throw err;
-  }
-}
 
 function firstDifference(a: Uint8Array, b: Uint8Array): number {
   if (a.length !== b.length) return Math.min(a.length, b.length);
@@ -605,7 +585,7 @@ function writeCase(t: ExecutionContext, c: Case): { path: string; target: Target
 async function checkCase(t: ExecutionContext, c: Case): Promise<void> {
   const { path, target } = writeCase(t, c);
   const what = describe(c);
-  const source = await openColumn(path, 'target');
+  const source = await openArrowPath(path, 'target');
   try {
     t.is(source.header.dtype, target.dtype, what);
     t.is(source.header.byteOrder, 'little');
@@ -735,12 +715,12 @@ test('a bool column after a V4 union is refused rather than misread, from a file
     const err = await t.throwsAsync(open, { instanceOf: SmoothL1Error });
     t.regex(err?.reason ?? '', /^column 'target' follows a union in an Arrow format V4 file, .*write the file in format V5/);
   };
-  await refused(openColumn(v4, 'target'));
+  await refused(openArrowPath(v4, 'target'));
   await refused(openArrowStream('<stdin>', Readable.from([readFileSync(v4)], { objectMode: false }), { column: 'target' }));
   // The same table in format V5 reads its own values.
   const v5 = join(dir, 'v5.arrows');
   writeFileSync(v5, flechetteIpc(columns, 'stream'));
-  const source = await openColumn(v5, 'target');
+  const source = await openArrowPath(v5, 'target');
   try {
     t.deepEqual(chunkBytes(await source.chunk(0, rows)), Uint8Array.from(bools, Number));
   } finally {

@@ -2,7 +2,6 @@ import test, { type ExecutionContext } from 'ava';
 import { fc, testProp } from '@fast-check/ava';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -36,11 +35,12 @@ import { Float64, Message, Table as ArrowTable, tableToIPC as tableToIPCArrow, U
 import { SmoothL1Error } from '../src/errors.js';
 import { halfTable } from '../src/float16.js';
 import { arrowFormat, type ArrowFormat } from '../src/arrow-ipc.js';
-import { openArrowFile, openArrowStream, rangeChunkElements } from '../src/read-arrow.js';
+import { openArrowStream, rangeChunkElements } from '../src/read-arrow.js';
 import type { DType, TensorSource, UnsizedTensorSource } from '../src/tensor.js';
 import { openArrowWriter } from '../src/write-arrow.js';
 import { openAtomicFile } from '../src/atomic-file.js';
 import { chunkBytes } from './helpers/arrow-chunks.js';
+import { framed, openArrowPath } from './helpers/arrow-files.js';
 import { tempDir } from './helpers/tmp.js';
 
 // Fixtures are written by @uwdata/flechette, an Arrow implementation
@@ -67,16 +67,6 @@ function save(t: ExecutionContext, bytes: Uint8Array, name = 'data.arrow'): stri
   const path = join(tempDir(t, 'smoothl1-arrow-'), name);
   writeFileSync(path, bytes);
   return path;
-}
-
-async function openPath(path: string, column?: string): Promise<TensorSource> {
-  const handle = await open(path, 'r');
-  try {
-    return await openArrowFile(path, handle, { column });
-  } catch (err) {
-    await handle.close();
-    throw err;
-  }
 }
 
 /** Every element of `source`, read in chunks of `chunk` elements and joined. */
@@ -154,7 +144,7 @@ const DTYPE_CASES: readonly { dtype: DType; column: () => Column<unknown>; expec
 for (const format of FORMATS) {
   for (const c of DTYPE_CASES) {
     test(`reads a ${c.dtype} column from an IPC ${format}`, async (t) => {
-      const source = await openPath(save(t, ipcOf([{ name: 'v', column: c.column() }], format)));
+      const source = await openArrowPath(save(t, ipcOf([{ name: 'v', column: c.column() }], format)));
       t.teardown(() => source.close());
       t.is(source.header.dtype, c.dtype);
       t.is(source.header.byteOrder, 'little');
@@ -167,7 +157,7 @@ for (const format of FORMATS) {
 
 test('float16 bits decode to the values written', async (t) => {
   const values = [0.5, -2, 1024, 6.103515625e-5];
-  const source = await openPath(save(t, ipcOf([{ name: 'h', column: columnFromArray(values, float16()) }], 'file')));
+  const source = await openArrowPath(save(t, ipcOf([{ name: 'h', column: columnFromArray(values, float16()) }], 'file')));
   t.teardown(() => source.close());
   const bits = new Uint16Array((await readAll(source, 2)).buffer);
   t.deepEqual([...bits].map((b) => halfTable()[b]), values);
@@ -179,7 +169,7 @@ for (const format of FORMATS) {
     const values = Float64Array.from({ length: n }, (_, i) => i * 1.25 - 7);
     const column = columnFromArray(values, float64(), { maxBatchRows: 1000 });
     t.is(column.data.length, 5, 'five record batches');
-    const source = await openPath(save(t, ipcOf([{ name: 'x', column }], format)));
+    const source = await openArrowPath(save(t, ipcOf([{ name: 'x', column }], format)));
     t.teardown(() => source.close());
     t.deepEqual(source.header.shape, [n]);
     t.deepEqual(await readAll(source, 8, 777), bytesOf(values));
@@ -189,7 +179,7 @@ for (const format of FORMATS) {
 for (const format of FORMATS) {
   test(`a chunk over a few batches is a range of pieces; over very many tiny ones, bytes read here (${format})`, async (t) => {
     const values = Float64Array.from({ length: 1000 }, (_, i) => i / 3);
-    const few = await openPath(save(t, ipcOf([{ name: 'x', column: columnFromArray(values, float64(), { maxBatchRows: 100 }) }], format)));
+    const few = await openArrowPath(save(t, ipcOf([{ name: 'x', column: columnFromArray(values, float64(), { maxBatchRows: 100 }) }], format)));
     t.teardown(() => few.close());
     // The smallest batch but the last bounds the chunk that is always a range: 62 batches of 100 rows.
     t.is(few.rangeChunkElements, 6200);
@@ -197,7 +187,7 @@ for (const format of FORMATS) {
     if (spanning.kind !== 'range') return t.fail('a chunk over 4 batches is a range');
     t.deepEqual(spanning.pieces.map((p) => p.byteLength), [50, 100, 100, 50].map((rows) => rows * 8));
     t.deepEqual(chunkBytes(spanning), bytesOf(values.subarray(50, 350)));
-    const tiny = await openPath(save(t, ipcOf([{ name: 'x', column: columnFromArray(values, float64(), { maxBatchRows: 5 }) }], format)));
+    const tiny = await openArrowPath(save(t, ipcOf([{ name: 'x', column: columnFromArray(values, float64(), { maxBatchRows: 5 }) }], format)));
     t.teardown(() => tiny.close());
     const many = await tiny.chunk(3, 500);
     t.is(many.kind, 'bytes', '101 pieces are too many for a worker to read one by one');
@@ -216,7 +206,7 @@ test('rangeChunkElements: 62 of the smallest batch but the last, for any number 
 
 test('a bool column split across batches and chunks unpacks every bit', async (t) => {
   const values = Array.from({ length: 2049 }, (_, i) => i % 3 === 0 || i % 7 === 0);
-  const source = await openPath(save(t, ipcOf([{ name: 'b', column: columnFromArray(values, bool(), { maxBatchRows: 1000 }) }], 'stream')));
+  const source = await openArrowPath(save(t, ipcOf([{ name: 'b', column: columnFromArray(values, bool(), { maxBatchRows: 1000 }) }], 'stream')));
   t.teardown(() => source.close());
   t.deepEqual(await readAll(source, 1, 333), Uint8Array.from(values, Number));
 });
@@ -224,7 +214,7 @@ test('a bool column split across batches and chunks unpacks every bit', async (t
 test('a FixedSizeList<float32>[3] column has shape [rows, 3]', async (t) => {
   const rows = Array.from({ length: 1001 }, (_, i) => [i, i + 0.5, -i]);
   const column = columnFromArray(rows, fixedSizeList(float32(), 3), { maxBatchRows: 250 });
-  const source = await openPath(save(t, ipcOf([{ name: 'v', column }], 'file')));
+  const source = await openArrowPath(save(t, ipcOf([{ name: 'v', column }], 'file')));
   t.teardown(() => source.close());
   t.deepEqual(source.header.shape, [1001, 3]);
   t.is(source.header.dtype, 'float32');
@@ -237,7 +227,7 @@ test('nested fixed-size lists give [rows, k1, k2]', async (t) => {
     [-i, -i - 1, -i - 2],
   ]);
   const column = columnFromArray(rows, fixedSizeList(fixedSizeList(int32(), 3), 2), { maxBatchRows: 7 });
-  const source = await openPath(save(t, ipcOf([{ name: 'v', column }], 'stream')));
+  const source = await openArrowPath(save(t, ipcOf([{ name: 'v', column }], 'stream')));
   t.teardown(() => source.close());
   t.deepEqual(source.header.shape, [40, 2, 3]);
   t.is(source.header.dtype, 'int32');
@@ -259,7 +249,7 @@ function tensorColumn(rows: number, width: number): { column: Column<unknown>; f
 for (const format of FORMATS) {
   test(`arrow.fixed_shape_tensor gives [rows, ...shape] (${format})`, async (t) => {
     const { column, flat } = tensorColumn(10, 6);
-    const source = await openPath(save(t, ipcOf([{ name: 't', column, metadata: tensorMetadata({ shape: [2, 3], dim_names: ['a', 'b'] }) }], format)));
+    const source = await openArrowPath(save(t, ipcOf([{ name: 't', column, metadata: tensorMetadata({ shape: [2, 3], dim_names: ['a', 'b'] }) }], format)));
     t.teardown(() => source.close());
     t.deepEqual(source.header.shape, [10, 2, 3]);
     t.deepEqual(await readAll(source, 4, 7), bytesOf(flat));
@@ -268,7 +258,7 @@ for (const format of FORMATS) {
 
 test('an identity permutation is accepted', async (t) => {
   const { column } = tensorColumn(4, 6);
-  const source = await openPath(save(t, ipcOf([{ name: 't', column, metadata: tensorMetadata({ shape: [2, 3], permutation: [0, 1] }) }], 'file')));
+  const source = await openArrowPath(save(t, ipcOf([{ name: 't', column, metadata: tensorMetadata({ shape: [2, 3], permutation: [0, 1] }) }], 'file')));
   t.teardown(() => source.close());
   t.deepEqual(source.header.shape, [4, 2, 3]);
 });
@@ -276,21 +266,21 @@ test('an identity permutation is accepted', async (t) => {
 test('a non-identity permutation is refused', async (t) => {
   const { column } = tensorColumn(4, 6);
   const path = save(t, ipcOf([{ name: 't', column, metadata: tensorMetadata({ shape: [2, 3], permutation: [1, 0] }) }], 'file'));
-  await expectError(t, openPath(path), /column 't'.*permutation \[1,0\] is unsupported/, path);
+  await expectError(t, openArrowPath(path), /column 't'.*permutation \[1,0\] is unsupported/, path);
 });
 
 test('fixed_shape_tensor metadata that does not match its storage is refused', async (t) => {
   const { column } = tensorColumn(4, 6);
   const path = save(t, ipcOf([{ name: 't', column, metadata: tensorMetadata({ shape: [4, 2] }) }], 'file'));
-  await expectError(t, openPath(path), /bad arrow\.fixed_shape_tensor metadata/);
+  await expectError(t, openArrowPath(path), /bad arrow\.fixed_shape_tensor metadata/);
   const noShape = save(t, ipcOf([{ name: 't', column, metadata: tensorMetadata({ dims: [2, 3] }) }], 'file'));
-  await expectError(t, openPath(noShape), /no "shape" list/);
+  await expectError(t, openArrowPath(noShape), /no "shape" list/);
 });
 
 test('other extension types are refused', async (t) => {
   const metadata = new Map([['ARROW:extension:name', 'example.fp8']]);
   const path = save(t, ipcOf([{ name: 'q', column: columnFromArray(Uint8Array.of(1, 2)), metadata }], 'file'));
-  await expectError(t, openPath(path), /extension type example\.fp8/);
+  await expectError(t, openArrowPath(path), /extension type example\.fp8/);
 });
 
 // ---------------------------------------------------------------------------
@@ -305,8 +295,8 @@ function twoColumns(format: ArrowFormat): Uint8Array {
 
 test('two columns of one file are read by name', async (t) => {
   const path = save(t, twoColumns('file'));
-  const pred = await openPath(path, 'pred');
-  const target = await openPath(path, 'target');
+  const pred = await openArrowPath(path, 'pred');
+  const target = await openArrowPath(path, 'target');
   t.teardown(async () => {
     await pred.close();
     await target.close();
@@ -351,11 +341,11 @@ for (const format of FORMATS) {
   test(`a column after strings, lists, structs, dictionaries and nulls is found in every batch (${format})`, async (t) => {
     const { bytes, target } = manyLayouts(format, 2000, COUNTED_LAYOUTS);
     const path = save(t, bytes);
-    const source = await openPath(path, 'target');
+    const source = await openArrowPath(path, 'target');
     t.teardown(() => source.close());
     // Inside one batch: a byte range for the worker to read, as for .npy.
     t.is((await source.chunk(0, 700)).kind, 'range');
-    const again = await openPath(path, 'target');
+    const again = await openArrowPath(path, 'target');
     t.teardown(() => again.close());
     t.deepEqual(await readAll(again, 8, 999), bytesOf(target));
     // The same through apache-arrow's record batches, from a pipe.
@@ -370,27 +360,27 @@ test('a column after a view column is read through record batches', async (t) =>
   const target = Float64Array.from({ length: 1500 }, (_, i) => i - 0.5);
   const views = vectorFromArray(Array.from({ length: 1500 }, (_, i) => `a string too long to be stored inline ${i}`), new Utf8View());
   const bytes = tableToIPCArrow(new ArrowTable({ v: views, target: vectorFromArray([...target], new Float64()) }), 'file');
-  const source = await openPath(save(t, bytes), 'target');
+  const source = await openArrowPath(save(t, bytes), 'target');
   t.teardown(() => source.close());
   t.is((await source.chunk(0, 10)).kind, 'bytes');
-  const again = await openPath(save(t, bytes), 'target');
+  const again = await openArrowPath(save(t, bytes), 'target');
   t.teardown(() => again.close());
   t.deepEqual(await readAll(again, 8, 999), bytesOf(target));
 });
 
 test('a multi-field schema without a column names the fields', async (t) => {
   const path = save(t, twoColumns('stream'));
-  await expectError(t, openPath(path), /2 columns \('pred', 'target'\); choose one with --input-column or --label-column/, path);
+  await expectError(t, openArrowPath(path), /2 columns \('pred', 'target'\); choose one with --input-column or --label-column/, path);
 });
 
 test('a missing column names the fields there are', async (t) => {
   const path = save(t, twoColumns('file'));
-  await expectError(t, openPath(path, 'prediction'), /no column 'prediction'; the columns are 'pred', 'target'/, path);
+  await expectError(t, openArrowPath(path, 'prediction'), /no column 'prediction'; the columns are 'pred', 'target'/, path);
 });
 
 test('a single-field schema with a wrong column name is refused too', async (t) => {
   const path = save(t, ipcOf([{ name: 'x', column: columnFromArray(Float32Array.of(1)) }], 'file'));
-  await expectError(t, openPath(path, 'y'), /no column 'y'; the columns are 'x'/);
+  await expectError(t, openArrowPath(path, 'y'), /no column 'y'; the columns are 'x'/);
 });
 
 // ---------------------------------------------------------------------------
@@ -403,7 +393,7 @@ test('a null names file, column and its row, across batches', async (t) => {
   const column = columnFromArray(values, float64(), { maxBatchRows: 1000 });
   for (const format of FORMATS) {
     const path = save(t, ipcOf([{ name: 'pred', column }], format));
-    const source = await openPath(path);
+    const source = await openArrowPath(path);
     t.teardown(() => source.close());
     await expectError(t, readAll(source, 8, 600), /column 'pred' has a null at row 1234/, path);
   }
@@ -413,14 +403,14 @@ test('a null list row or a null inside a list is reported at its row', async (t)
   const rows: ((number | null)[] | null)[] = Array.from({ length: 20 }, (_, i) => [i, i, i]);
   rows[13] = null;
   const path = save(t, ipcOf([{ name: 'v', column: columnFromArray(rows, fixedSizeList(float32(), 3), { maxBatchRows: 8 }) }], 'file'));
-  const source = await openPath(path);
+  const source = await openArrowPath(path);
   t.teardown(() => source.close());
   await expectError(t, readAll(source, 4, 10), /column 'v' has a null at row 13/);
 
   const inner: (number | null)[][] = Array.from({ length: 20 }, (_, i) => [i, i, i]);
   inner[17] = [1, null, 3];
   const path2 = save(t, ipcOf([{ name: 'w', column: columnFromArray(inner, fixedSizeList(float32(), 3), { maxBatchRows: 8 }) }], 'stream'));
-  const source2 = await openPath(path2);
+  const source2 = await openArrowPath(path2);
   t.teardown(() => source2.close());
   await expectError(t, readAll(source2, 4, 10), /column 'w' has a null at row 17/);
 });
@@ -429,7 +419,7 @@ test('nulls in another column do not matter', async (t) => {
   const table = tableFromArrays({ a: [1, null, 3], b: Float32Array.of(1, 2, 3) }, { types: { a: float64() } });
   const bytes = tableToIPC(table, { format: 'file' });
   if (bytes === null) throw new Error('flechette wrote nothing');
-  const source = await openPath(save(t, bytes), 'b');
+  const source = await openArrowPath(save(t, bytes), 'b');
   t.teardown(() => source.close());
   t.deepEqual(await readAll(source, 4), bytesOf(Float32Array.of(1, 2, 3)));
 });
@@ -448,7 +438,7 @@ const UNSUPPORTED: readonly { what: string; type: FlechetteType; values: unknown
 for (const u of UNSUPPORTED) {
   test(`${u.what} are refused with the column and its type`, async (t) => {
     const path = save(t, ipcOf([{ name: 'c', column: columnFromArray(u.values, u.type) }], 'file'));
-    const err = await t.throwsAsync(openPath(path), { instanceOf: SmoothL1Error });
+    const err = await t.throwsAsync(openArrowPath(path), { instanceOf: SmoothL1Error });
     t.regex(err?.reason ?? '', /^column 'c' has type /);
     t.regex(err?.reason ?? '', u.shown);
   });
@@ -461,7 +451,7 @@ test('compressed record batches are refused clearly', async (t) => {
   for (const format of FORMATS) {
     const bytes = tableToIPC(table, { format, codec: CompressionType.LZ4_FRAME });
     if (bytes === null) throw new Error('flechette wrote nothing');
-    await expectError(t, openPath(save(t, bytes)), /compressed Arrow IPC record batches are unsupported/);
+    await expectError(t, openArrowPath(save(t, bytes)), /compressed Arrow IPC record batches are unsupported/);
   }
 });
 
@@ -473,19 +463,19 @@ const sample = (format: ArrowFormat): Uint8Array =>
 
 test('a zero-byte file is an error, not an empty table', async (t) => {
   const path = save(t, new Uint8Array(0));
-  await expectError(t, openPath(path), /empty file \(0 bytes\)/, path);
+  await expectError(t, openArrowPath(path), /empty file \(0 bytes\)/, path);
 });
 
 test('random bytes are not Arrow', async (t) => {
   const path = save(t, new TextEncoder().encode('this is not an arrow file, just text\n'));
-  await expectError(t, openPath(path), /not an Arrow IPC file or stream/, path);
+  await expectError(t, openArrowPath(path), /not an Arrow IPC file or stream/, path);
 });
 
 test('a truncated IPC file is refused', async (t) => {
   const bytes = sample('file');
   for (const keep of [bytes.length - 1, bytes.length - 100, Math.floor(bytes.length / 2), 20, 9]) {
     const path = save(t, bytes.subarray(0, keep));
-    await expectError(t, openPath(path), /corrupt or truncated Arrow IPC data/, path);
+    await expectError(t, openArrowPath(path), /corrupt or truncated Arrow IPC data/, path);
   }
 });
 
@@ -494,14 +484,14 @@ test('a truncated IPC stream is refused', async (t) => {
   // Cut inside the schema, and inside a record batch body.
   for (const keep of [12, Math.floor(bytes.length / 2), bytes.length - 20]) {
     const path = save(t, bytes.subarray(0, keep));
-    await expectError(t, openPath(path), /corrupt or truncated Arrow IPC data/, path);
+    await expectError(t, openArrowPath(path), /corrupt or truncated Arrow IPC data/, path);
   }
 });
 
 test('a stream cut exactly between messages reads the rows it has', async (t) => {
   // The end-of-stream marker is optional (Columnar.html, "IPC Streaming Format").
   const bytes = sample('stream');
-  const source = await openPath(save(t, bytes.subarray(0, bytes.length - 8)));
+  const source = await openArrowPath(save(t, bytes.subarray(0, bytes.length - 8)));
   t.teardown(() => source.close());
   t.deepEqual(source.header.shape, [5000]);
 });
@@ -518,7 +508,7 @@ const garbageAfter = (head: Uint8Array): fc.Arbitrary<Uint8Array> =>
 const everyFailureIsOneSmoothL1Error = async (t: ExecutionContext, bytes: Uint8Array): Promise<void> => {
   const path = save(t, bytes);
   try {
-    const source = await openPath(path);
+    const source = await openArrowPath(path);
     try {
       // Chunk by chunk, never all at once: a corrupt header may promise far more than the file holds.
       const total = source.header.shape.reduce((n, d) => n * d, 1);
@@ -700,16 +690,6 @@ function messagesOf(stream: Uint8Array): [Uint8Array, Uint8Array][] {
   return out;
 }
 
-const framed = (metadata: Uint8Array, body: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(8 + metadata.length + body.length);
-  const view = new DataView(out.buffer);
-  view.setInt32(0, -1, true);
-  view.setInt32(4, metadata.length, true);
-  out.set(metadata, 8);
-  out.set(body, 8 + metadata.length);
-  return out;
-};
-
 function swapEach(bytes: Uint8Array, size: number): void {
   for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
 }
@@ -743,7 +723,7 @@ test('big-endian Arrow data is reported as big-endian, bytes as stored', async (
     ['i', ints, 4],
     ['f', floats, 8],
   ] as const) {
-    const source = await openPath(path, column);
+    const source = await openArrowPath(path, column);
     t.teardown(() => source.close());
     t.is(source.header.byteOrder, 'big');
     const got = await readAll(source, size, 64);
@@ -764,7 +744,7 @@ test('a legacy (pre-0.15) stream reads from a file and from a pipe', async (t) =
   const values = Float64Array.from({ length: 5000 }, (_, i) => i);
   const legacy = legacyStream(sample('stream'));
   t.is(arrowFormat(legacy), 'stream');
-  const source = await openPath(save(t, legacy));
+  const source = await openArrowPath(save(t, legacy));
   t.teardown(() => source.close());
   t.deepEqual(source.header.shape, [5000]);
   t.deepEqual(await readAll(source, 8, 999), bytesOf(values));
