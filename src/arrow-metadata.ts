@@ -176,8 +176,9 @@ function readField(fb: Flatbuffer, field: number): ArrowField {
   const name = fb.string(field, 0);
   const type = fieldType(fb, field);
   const dictionary = fb.child(field, 4);
+  const indexType = dictionary === undefined ? undefined : fb.child(dictionary, 1);
   // An absent index type means Int32 (Schema.fbs, DictionaryEncoding).
-  const dictionaryIndex = dictionary === undefined ? undefined : fb.child(dictionary, 1) === undefined ? { id: TypeId.Int, bitWidth: 32, signed: true } : intType(fb, fb.child(dictionary, 1));
+  const dictionaryIndex = dictionary === undefined ? undefined : indexType === undefined ? { id: TypeId.Int, bitWidth: 32, signed: true } : intType(fb, indexType);
   const children = [...fb.tables(field, 5)].map((child) => readField(fb, child));
   return { name, type, dictionaryIndex, children, metadata: keyValues(fb, field, 6) };
 }
