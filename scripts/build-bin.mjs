@@ -7,9 +7,9 @@
 // Not pkg: vercel's pkg and its fork @yao-pkg/pkg download a patched Node base
 // binary at build time and fail offline. Node's own SEA takes a stock binary.
 //
-// Steps: esbuild bundles src/worker.ts to a string, then the CLI to one
+// Steps: esbuild bundles src/workers/worker.ts to a string, then the CLI to one
 // CommonJS file with that string and the version baked in (see
-// src/worker-script.ts and src/version.ts); the running node turns the bundle
+// src/workers/worker-script.ts and src/cli/version.ts); the running node turns the bundle
 // into a SEA blob; for each arch a copy of a Node binary of the same version
 // is stripped, the blob injected with postject, and the result run once.
 import { spawnSync } from 'node:child_process';
@@ -68,7 +68,7 @@ async function bundleCli(workerSource, version) {
     // The same two lines as bin/smoothl1, which a CommonJS file cannot
     // write with top-level await.
     stdin: {
-      contents: "import { main } from './src/cli.ts';\nmain(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n",
+      contents: "import { main } from './src/cli/main.ts';\nmain(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n",
       resolveDir: ROOT,
       sourcefile: 'sea-main.ts',
       loader: 'ts',

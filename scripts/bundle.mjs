@@ -30,7 +30,7 @@ export async function bundleWorker(outfile) {
   const result = await build({
     ...BUNDLE,
     format: 'cjs',
-    entryPoints: [join(ROOT, 'src/worker.ts')],
+    entryPoints: [join(ROOT, 'src/workers/worker.ts')],
     ...(outfile === undefined ? { write: false } : { outfile }),
   });
   return outfile === undefined ? result.outputFiles[0].text : outfile;
@@ -41,13 +41,13 @@ async function bundleCli() {
     ...BUNDLE,
     format: 'esm',
     splitting: true,
-    entryPoints: { cli: join(ROOT, 'src/cli.ts') },
+    entryPoints: { cli: join(ROOT, 'src/cli/main.ts') },
     outdir: OUT,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunks/[name]-[hash]',
     // commander is CommonJS and requires Node's built-ins, which an ES module has no require() for.
     banner: { js: "import { createRequire as __smoothl1Require } from 'node:module'; const require = __smoothl1Require(import.meta.url);" },
-    // There is no package.json two levels above dist/bundle/ (see src/version.ts and src/worker-script.ts).
+    // There is no package.json two levels above dist/bundle/ (see src/cli/version.ts and src/workers/worker-script.ts).
     define: {
       SMOOTHL1_VERSION: JSON.stringify(packageVersion()),
       SMOOTHL1_WORKER_FILE: JSON.stringify(`./${WORKER_FILE}`),

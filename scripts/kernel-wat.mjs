@@ -1,7 +1,7 @@
 // The source of smoothl1's WebAssembly SIMD kernel: it writes the kernel's
 // WebAssembly text, one function for each combination of input storage,
 // loss output and loss formula. scripts/build-wasm.mjs assembles it into
-// src/wasm/kernel-bytes.ts; src/kernel.ts is its executable specification,
+// src/compute/kernel-bytes.ts; src/compute/loss-spec.ts is its executable specification,
 // and tests hold the two bit-equal.
 //
 // Why generated rather than written by hand: V8 in Node 20 neither inlines

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { openAtomicFile } from '../../src/atomic-file.js';
-import { parseNpyHeader } from '../../src/read-npy.js';
-import { openArrowWriter } from '../../src/write-arrow.js';
+import { openAtomicFile } from '../../src/io/atomic-file.js';
+import { parseNpyHeader } from '../../src/formats/npy/read.js';
+import { openArrowWriter } from '../../src/formats/arrow/write.js';
 
 /** 16 MiB per read: large reads, bounded memory. */
 const READ_BYTES = 16 << 20;

@@ -1,5 +1,5 @@
 import { readSync } from 'node:fs';
-import type { Chunk } from '../../src/tensor.js';
+import type { Chunk } from '../../src/tensor/tensor.js';
 
 /** A chunk's bytes, wherever they are: a range's pieces are read one after another, as a worker reads them. */
 export function chunkBytes(c: Chunk): Uint8Array {

@@ -1,6 +1,6 @@
 import { open } from 'node:fs/promises';
-import { openArrowFile } from '../../src/read-arrow.js';
-import type { TensorSource } from '../../src/tensor.js';
+import { openArrowFile } from '../../src/formats/arrow/read.js';
+import type { TensorSource } from '../../src/tensor/tensor.js';
 
 /** One IPC message as written since format 0.15: continuation marker, metadata length, metadata, body. */
 export const framed = (metadata: Uint8Array, body: Uint8Array): Uint8Array => {

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import type { DType } from '../../src/tensor.js';
+import type { DType } from '../../src/tensor/tensor.js';
 
 /** NumPy's dtype codes, written independently of src/read-npy.ts. */
 const DESCR: Readonly<Record<DType, string>> = {

@@ -23,8 +23,8 @@ import {
   type Data,
   type DataType,
 } from 'apache-arrow';
-import { checkDataLength, parseNpyHeader } from '../../src/read-npy.js';
-import type { DType } from '../../src/tensor.js';
+import { checkDataLength, parseNpyHeader } from '../../src/formats/npy/read.js';
+import type { DType } from '../../src/tensor/tensor.js';
 import { fortranOffset } from './npy.js';
 import { ITEM_BYTES } from './reference.js';
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parseNpyHeader, type NpyLayout } from '../../src/read-npy.js';
+import { parseNpyHeader, type NpyLayout } from '../../src/formats/npy/read.js';
 
 /**
  * A whole small .npy file decoded to float64 values in logical (C) order, for

@@ -1,4 +1,4 @@
-import type { DType } from '../../src/tensor.js';
+import type { DType } from '../../src/tensor/tensor.js';
 import { fsum, ITEM_BYTES, lossRef, neumaierSum } from './reference.js';
 
 /** xorshift32: a seeded stream, so a failing case replays from its seed. */

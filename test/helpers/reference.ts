@@ -6,7 +6,7 @@
  * derivations.
  */
 import { fc } from '@fast-check/ava';
-import type { DType, FloatDType } from '../../src/tensor.js';
+import type { DType, FloatDType } from '../../src/tensor/tensor.js';
 
 export const DTYPES: readonly DType[] = [
   'bool',

@@ -1,0 +1,81 @@
+import { Command, CommanderError } from 'commander';
+import { removeTemporaries } from '../io/atomic-file.js';
+import { SmoothL1Error } from '../tensor/errors.js';
+import { passesGate } from './gate.js';
+import { DEFAULT_OPTIONS, smoothL1Loss } from '../pipeline/loss.js';
+import { parseFailAbove, parseOptions, type RawOptions } from './options.js';
+import { STDOUT } from '../pipeline/output.js';
+import { formatScalar } from '../print/scalar.js';
+import { BrokenPipe, stdoutSink } from '../io/sink.js';
+import { version } from './version.js';
+
+const EXIT_FAILURE = 2;
+/** Distinct from failures, so a CI job can tell "worse model" from "broken input". */
+const EXIT_GATE = 1;
+
+function program(): Command {
+  return new Command('smoothl1')
+    .description("Smooth-L1 (Huber) loss between two tensor files, as Paddle's SmoothL1Loss computes it")
+    .argument('<input>', "predictions: .npy, Arrow IPC file or stream; '-' for stdin")
+    .argument('<label>', "targets of the same shape, in any of those formats; '-' for stdin")
+    .option('-r, --reduction <kind>', 'none | mean | sum', 'mean')
+    .option('-d, --delta <D>', 'where the loss turns from quadratic to linear; finite, > 0', '1.0')
+    .option('--no-huber', "divide the loss by delta: PyTorch's smooth_l1_loss(beta=delta)")
+    .option('-o, --output <path>', "write the loss to PATH ('-' for stdout); required for --reduction none")
+    .option('--format <fmt>', 'output format: npy | arrow | arrows (default: from the extension, else the input\'s)')
+    .option('--input-column <name>', 'the Arrow column of INPUT to read')
+    .option('--label-column <name>', 'the Arrow column of LABEL to read')
+    .option('--fail-above <LIMIT>', 'exit with status 1 when the loss is above LIMIT or NaN (a CI gate)')
+    .option('-t, --threads <N>', `worker threads for inputs of 64 Mi elements or more (default: ${DEFAULT_OPTIONS.threads}, the available parallelism)`)
+    .version(version(), '-V, --version')
+    .exitOverride()
+    // Errors are printed once, our way, by main().
+    .configureOutput({ outputError: () => undefined });
+}
+
+/** Every failure becomes one line on stderr and exit status 2; a closed stdout ends quietly. */
+function report(err: unknown): number {
+  if (err instanceof BrokenPipe) return 0;
+  if (err instanceof CommanderError) {
+    if (err.exitCode === 0) return 0;
+    process.stderr.write(`smoothl1: ${err.message.replace(/^error: /, '')}\n`);
+    return EXIT_FAILURE;
+  }
+  const text = err instanceof SmoothL1Error ? err.message : `internal error: ${err instanceof Error ? err.message : String(err)}`;
+  process.stderr.write(`smoothl1: ${text.split('\n')[0]}\n`);
+  return EXIT_FAILURE;
+}
+
+function onSignal(signal: NodeJS.Signals, code: number): void {
+  process.on(signal, () => {
+    removeTemporaries();
+    process.exit(code);
+  });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  onSignal('SIGINT', 130);
+  onSignal('SIGTERM', 143);
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
+  try {
+    const cmd = program().parse([...argv], { from: 'user' });
+    const [inputPath = '', labelPath = ''] = cmd.args;
+    const flags = cmd.opts<RawOptions>();
+    const hidden = { chunkElements: process.env['SMOOTHL1_CHUNK_ELEMENTS'], poolMinElements: process.env['SMOOTHL1_POOL_MIN_ELEMENTS'] };
+    const options = parseOptions({ ...flags, ...hidden }, DEFAULT_OPTIONS);
+    const failAbove = parseFailAbove(flags);
+    const summary = await smoothL1Loss(inputPath, labelPath, options);
+    if (summary.value === undefined) return 0;
+    const text = formatScalar(summary.value, summary.dtype);
+    if (options.output !== STDOUT) await stdoutSink().write(new TextEncoder().encode(`${text}\n`));
+    if (failAbove !== undefined && !passesGate(summary.value, summary.dtype, failAbove)) {
+      process.stderr.write(`smoothl1: loss ${text} is above --fail-above ${flags.failAbove ?? ''}\n`);
+      return EXIT_GATE;
+    }
+    return 0;
+  } catch (err) {
+    return report(err);
+  }
+}

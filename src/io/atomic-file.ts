@@ -1,0 +1,86 @@
+import { promises as fsp, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fromSystemError } from '../tensor/errors.js';
+import type { ByteSink } from './sink.js';
+
+/** Temporary files not yet renamed; removed on Ctrl-C too (see removeTemporaries). */
+const temporaries = new Set<string>();
+
+/** Removes every temporary file still open. Synchronous, so it can run in a signal handler just before exit. */
+export function removeTemporaries(): void {
+  for (const path of temporaries) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already gone: nothing to undo.
+    }
+  }
+  temporaries.clear();
+}
+
+const temporaryPath = (target: string): string =>
+  join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.smoothl1-tmp`);
+
+/**
+ * Output that appears at `target` whole or not at all: bytes go to a
+ * temporary file beside it (same directory, so rename is atomic), which is
+ * synced and renamed over the target on commit and removed on abort. An
+ * existing file at the target is untouched until the rename.
+ */
+export async function openAtomicFile(target: string): Promise<ByteSink> {
+  const temp = temporaryPath(target);
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(temp, 'wx', 0o644);
+  } catch (err) {
+    throw fromSystemError(target, err);
+  }
+  temporaries.add(temp);
+  let closed = false;
+  let written = 0;
+  const close = async (): Promise<void> => {
+    if (!closed) {
+      closed = true;
+      await handle.close();
+    }
+  };
+  return {
+    get file() {
+      return { fd: handle.fd, written };
+    },
+    async flush() {
+      try {
+        await handle.datasync();
+      } catch (err) {
+        throw fromSystemError(target, err);
+      }
+    },
+    async write(bytes) {
+      try {
+        for (let done = 0; done < bytes.length; ) {
+          const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
+          done += bytesWritten;
+          written += bytesWritten;
+        }
+      } catch (err) {
+        throw fromSystemError(target, err);
+      }
+    },
+    async commit() {
+      try {
+        await handle.sync();
+        await close();
+        await fsp.rename(temp, target);
+        temporaries.delete(temp);
+      } catch (err) {
+        throw fromSystemError(target, err);
+      }
+    },
+    async abort() {
+      await close().catch(() => undefined);
+      await fsp.unlink(temp).catch(() => undefined);
+      temporaries.delete(temp);
+    },
+  };
+}
