@@ -68,7 +68,7 @@ async function bundleCli(workerSource, version) {
     // The same two lines as bin/smoothl1, which a CommonJS file cannot
     // write with top-level await.
     stdin: {
-      contents: "import { main } from './src/cli/main.ts';\nmain(process.argv.slice(2)).then((code) => { process.exitCode = code; });\n",
+      contents: "import { start } from './src/cli/main.ts';\nvoid start(process.argv.slice(2));\n",
       resolveDir: ROOT,
       sourcefile: 'sea-main.ts',
       loader: 'ts',

@@ -1,17 +1,14 @@
 import { Command, CommanderError } from 'commander';
-import { removeTemporaries } from '../io/atomic-file.js';
-import { SmoothL1Error } from '../tensor/errors.js';
-import { passesGate } from './gate.js';
-import { DEFAULT_OPTIONS, smoothL1Loss } from '../pipeline/loss.js';
-import { parseFailAbove, parseOptions, type RawOptions } from './options.js';
-import { STDOUT } from '../pipeline/output.js';
-import { formatScalar } from '../print/scalar.js';
+import { STDOUT } from '../io/output.js';
 import { BrokenPipe, stdoutSink } from '../io/sink.js';
+import { smoothL1Loss } from '../pipeline/loss.js';
+import { DEFAULT_OPTIONS } from '../pipeline/options.js';
+import { formatScalar } from '../print/scalar.js';
+import { SmoothL1Error } from '../tensor/errors.js';
+import { EXIT_FAILURE, EXIT_GATE, EXIT_OK, exitOnSignals, exitProcess } from './exit.js';
+import { passesGate } from './gate.js';
+import { parseFailAbove, parseOptions, type RawOptions } from './options.js';
 import { version } from './version.js';
-
-const EXIT_FAILURE = 2;
-/** Distinct from failures, so a CI job can tell "worse model" from "broken input". */
-const EXIT_GATE = 1;
 
 function program(): Command {
   return new Command('smoothl1')
@@ -35,9 +32,9 @@ function program(): Command {
 
 /** Every failure becomes one line on stderr and exit status 2; a closed stdout ends quietly. */
 function report(err: unknown): number {
-  if (err instanceof BrokenPipe) return 0;
+  if (err instanceof BrokenPipe) return EXIT_OK;
   if (err instanceof CommanderError) {
-    if (err.exitCode === 0) return 0;
+    if (err.exitCode === 0) return EXIT_OK;
     process.stderr.write(`smoothl1: ${err.message.replace(/^error: /, '')}\n`);
     return EXIT_FAILURE;
   }
@@ -46,19 +43,8 @@ function report(err: unknown): number {
   return EXIT_FAILURE;
 }
 
-function onSignal(signal: NodeJS.Signals, code: number): void {
-  process.on(signal, () => {
-    removeTemporaries();
-    process.exit(code);
-  });
-}
-
+/** Runs the command line `argv` (without node and script) and returns its exit status; prints, never exits. */
 export async function main(argv: readonly string[]): Promise<number> {
-  onSignal('SIGINT', 130);
-  onSignal('SIGTERM', 143);
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-  });
   try {
     const cmd = program().parse([...argv], { from: 'user' });
     const [inputPath = '', labelPath = ''] = cmd.args;
@@ -67,15 +53,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     const options = parseOptions({ ...flags, ...hidden }, DEFAULT_OPTIONS);
     const failAbove = parseFailAbove(flags);
     const summary = await smoothL1Loss(inputPath, labelPath, options);
-    if (summary.value === undefined) return 0;
+    if (summary.value === undefined) return EXIT_OK;
     const text = formatScalar(summary.value, summary.dtype);
     if (options.output !== STDOUT) await stdoutSink().write(new TextEncoder().encode(`${text}\n`));
     if (failAbove !== undefined && !passesGate(summary.value, summary.dtype, failAbove)) {
       process.stderr.write(`smoothl1: loss ${text} is above --fail-above ${flags.failAbove ?? ''}\n`);
       return EXIT_GATE;
     }
-    return 0;
+    return EXIT_OK;
   } catch (err) {
     return report(err);
   }
+}
+
+/** bin/smoothl1 and the single executable start here: run, then exit with the status. */
+export async function start(argv: readonly string[]): Promise<never> {
+  exitOnSignals();
+  return exitProcess(await main(argv));
 }

@@ -1,5 +1,5 @@
-import { SmoothL1Error } from '../tensor/errors.js';
-import type { LossOptions } from '../pipeline/loss.js';
+import { usageError, type SmoothL1Error } from '../tensor/errors.js';
+import type { LossOptions } from '../pipeline/options.js';
 import type { Reduction } from '../compute/reduce.js';
 import type { TensorFormat } from '../tensor/tensor.js';
 
@@ -22,7 +22,7 @@ export interface RawOptions {
 
 const REDUCTIONS: readonly Reduction[] = ['none', 'mean', 'sum'];
 
-const usage = (reason: string): SmoothL1Error => new SmoothL1Error(undefined, reason);
+const usage = (reason: string): SmoothL1Error => usageError(reason);
 
 function parseReduction(text: string): Reduction {
   const found = REDUCTIONS.find((r) => r === text);

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { KERNEL_WASM_BASE64 } from './kernel-bytes.js';
+import { internalError } from '../tensor/errors.js';
 import { decodeHalf } from '../tensor/float16.js';
 import { BLOCK_ELEMENTS, finishLanes, LANES, RUN_ELEMENTS, type LossParams } from './loss-spec.js';
 
@@ -77,7 +78,7 @@ export class WasmKernel {
     const bytes = Buffer.from(KERNEL_WASM_BASE64, 'base64');
     const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes));
     const memory = exports['memory'];
-    if (!(memory instanceof WebAssembly.Memory)) throw new Error('kernel.wasm exports no memory');
+    if (!(memory instanceof WebAssembly.Memory)) throw internalError('kernel.wasm exports no memory');
     this.#memory = memory;
     this.#exports = exports;
     this.#state = new Float64Array(memory.buffer, STATE, 2 * LANES);
@@ -108,7 +109,7 @@ export class WasmKernel {
    */
   finiteHalves(region: Region, count: number): boolean {
     const halfMax = this.#exports['halfMax'];
-    if (typeof halfMax !== 'function') throw new Error('kernel.wasm lacks halfMax');
+    if (typeof halfMax !== 'function') throw internalError('kernel.wasm lacks halfMax');
     return Number(halfMax(region.offset, count)) < 0x7c00;
   }
 
@@ -117,7 +118,7 @@ export class WasmKernel {
     let fn = this.#functions.get(name);
     if (fn === undefined) {
       const found = this.#exports[name];
-      if (typeof found !== 'function') throw new Error(`kernel.wasm lacks ${name}`);
+      if (typeof found !== 'function') throw internalError(`kernel.wasm lacks ${name}`);
       fn = found as LossRuns;
       this.#functions.set(name, fn);
     }

@@ -2,7 +2,7 @@ import { promises as fsp, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fromSystemError } from '../tensor/errors.js';
-import type { ByteSink } from './sink.js';
+import type { ByteSink } from '../tensor/format.js';
 
 /** Temporary files not yet renamed; removed on Ctrl-C too (see removeTemporaries). */
 const temporaries = new Set<string>();

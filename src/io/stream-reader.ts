@@ -1,10 +1,11 @@
 import type { Readable } from 'node:stream';
+import type { ByteStream } from '../tensor/format.js';
 
 /**
  * Exact-length reads from a stream that cannot seek (stdin): the format
  * readers ask for n bytes and get n, or fewer only at the end of the stream.
  */
-export class StreamReader {
+export class StreamReader implements ByteStream {
   readonly #chunks: AsyncIterator<unknown>;
   #carry: Uint8Array = new Uint8Array(0);
   #ended = false;

@@ -1,7 +1,7 @@
 import { PLATFORM_BYTE_ORDER } from '../tensor/byte-order.js';
 import { ITEM_SIZE } from '../tensor/dtype.js';
 import { SmoothL1Error } from '../tensor/errors.js';
-import { readChunkInto } from '../workers/loss-task.js';
+import { readChunkInto } from '../io/read-chunk.js';
 import { elementCount, type TensorSource } from '../tensor/tensor.js';
 
 /**
@@ -12,6 +12,7 @@ export const REORDER_LIMIT_BYTES = 512 * 1024 * 1024;
 
 const tooLargeToReorder = (file: string, bytes: number, limit: number): SmoothL1Error =>
   new SmoothL1Error(
+    'unsupported',
     file,
     `is Fortran-ordered and the other input is C-ordered; reordering it needs ${Math.ceil(bytes / 2 ** 20)} MiB, ` +
       `above the ${(limit / 2 ** 20).toFixed(0)} MiB limit: re-save it C-ordered, e.g. np.save(path, np.ascontiguousarray(a))`,

@@ -17,7 +17,10 @@ export type FloatDType = 'float16' | 'float32' | 'float64';
 
 export type ByteOrder = 'little' | 'big';
 
-/** The file formats smoothl1 reads and writes: .npy, an Arrow IPC file, an Arrow IPC stream. */
+/**
+ * The file formats smoothl1 reads and writes, by the name --format takes:
+ * .npy, an Arrow IPC file, an Arrow IPC stream.
+ */
 export type TensorFormat = 'npy' | 'arrow' | 'arrows';
 
 /** What a reader knows about a tensor before reading any element. */
@@ -41,17 +44,18 @@ export type Chunk =
   | { readonly kind: 'range'; readonly fd: number; readonly pieces: readonly FilePiece[]; readonly byteLength: number }
   | { readonly kind: 'bytes'; readonly buffer: ArrayBuffer; readonly byteOffset: number; readonly byteLength: number };
 
-/** Where a loss tensor's elements go when they are written by position (see TensorWriter). */
-export interface DirectOutput {
-  readonly path: string;
-  readonly fd: number;
-  readonly position: number;
-}
-
 /** Bytes of a file at a position: a range chunk is one or a few of them, back to back in the tensor. */
 export interface FilePiece {
   readonly position: number;
   readonly byteLength: number;
+}
+
+/** One tensor's part of a task: where its chunk is and how to read it. Plain data, so it can cross threads. */
+export interface ChunkRef {
+  readonly file: string;
+  readonly chunk: Chunk;
+  readonly dtype: DType;
+  readonly byteOrder: ByteOrder;
 }
 
 /** A tensor being read: its header and its elements, chunk by chunk, in storage order. */
@@ -91,25 +95,4 @@ export interface UnsizedTensorSource {
 
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
-}
-
-/**
- * Writes a loss tensor in some format. Elements arrive in storage order, in
- * the result dtype and platform byte order, in pieces of any length.
- */
-export interface TensorWriter {
-  /** Resolves once `elements` may be reused. */
-  write(elements: Uint8Array): Promise<void>;
-  /**
-   * Set when elements may instead be written by position, from any thread:
-   * element i at byte position + i * item size of file descriptor fd
-   * (path names the output in errors). write() is then not called.
-   */
-  readonly direct?: DirectOutput;
-  /** With `direct`: makes the elements written so far durable, while writing goes on. */
-  flush?(): Promise<void>;
-  /** Completes the format and makes the output final. */
-  finish(): Promise<void>;
-  /** Leaves nothing behind: no partial file, any existing target untouched. */
-  abort(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { SmoothL1Error } from '../tensor/errors.js';
+import { SmoothL1Error, type ErrorCode } from '../tensor/errors.js';
 
 /** Main thread → worker. */
 export interface TaskMessage<T> {
@@ -9,6 +9,7 @@ export interface TaskMessage<T> {
 
 /** An error as it crosses threads: Error objects lose their class on the way. */
 export interface ErrorPayload {
+  readonly code: ErrorCode;
   readonly file: string | undefined;
   readonly reason: string;
 }
@@ -22,10 +23,10 @@ export interface ResponseMessage<R> {
 
 export const toErrorPayload = (err: unknown): ErrorPayload =>
   err instanceof SmoothL1Error
-    ? { file: err.file, reason: err.reason }
-    : { file: undefined, reason: `internal error in worker: ${err instanceof Error ? err.message : String(err)}` };
+    ? { code: err.code, file: err.file, reason: err.reason }
+    : { code: 'internal', file: undefined, reason: `internal error in worker: ${err instanceof Error ? err.message : String(err)}` };
 
-export const workerCrashed = (reason: string): SmoothL1Error => new SmoothL1Error(undefined, `worker thread failed: ${reason}`);
+export const workerCrashed = (reason: string): SmoothL1Error => new SmoothL1Error('worker', undefined, `worker thread failed: ${reason}`);
 
 interface Pending<R> {
   resolve(result: R): void;
@@ -73,7 +74,7 @@ class PoolWorker<R> {
     const p = this.pending.get(msg.taskId);
     if (p === undefined) return;
     this.pending.delete(msg.taskId);
-    if (msg.error !== null) p.reject(new SmoothL1Error(msg.error.file, msg.error.reason));
+    if (msg.error !== null) p.reject(new SmoothL1Error(msg.error.code, msg.error.file, msg.error.reason));
     else if (msg.result !== null) p.resolve(msg.result);
     else p.reject(workerCrashed('answered with neither result nor error'));
   }

@@ -3,7 +3,7 @@ import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import { median, type RssProbe } from './measure.js';
 import type { Row, Targets } from './rows.js';
 import type { RowResult } from './run.js';
-import { POOL_MIN_ELEMENTS } from '../../src/pipeline/loss.js';
+import { POOL_MIN_ELEMENTS } from '../../src/pipeline/chunk-plan.js';
 
 /** "Within a few MiB" (issue 3 and 6), made a number. */
 export const FLAT_RSS_MIB = 8;

@@ -1,7 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { fc, testProp } from '@fast-check/ava';
 import { SmoothL1Error } from '../../src/tensor/errors.js';
-import { DEFAULT_OPTIONS, type LossOptions } from '../../src/pipeline/loss.js';
+import { DEFAULT_OPTIONS, type LossOptions } from '../../src/pipeline/options.js';
 import { parseFailAbove, parseOptions, type RawOptions } from '../../src/cli/options.js';
 
 /** Defaults unlike the real ones, so that a value taken from them is recognisable. */

@@ -4,8 +4,8 @@ import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blockCount, chunkLoss, newScratch } from '../../src/compute/stage.js';
 import { SmoothL1Error } from '../../src/tensor/errors.js';
-import { runLossTask, SLICE_ELEMENTS, type ChunkRef } from '../../src/workers/loss-task.js';
-import type { FilePiece } from '../../src/tensor/tensor.js';
+import { runLossTask, SLICE_ELEMENTS } from '../../src/workers/loss-task.js';
+import type { ChunkRef, FilePiece } from '../../src/tensor/tensor.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // A worker reads a task's range chunk itself, piece by piece and slice by
@@ -84,7 +84,7 @@ test('losses written by position land at their place in the output file; a faile
   const outPath = join(dir, 'out.bin');
   writeFileSync(outPath, new Uint8Array(16 + count * 8).fill(0xff));
   const outFd = openSync(outPath, 'r+');
-  runLossTask({ input: ref, label, count, params, output: { direct: { path: outPath, fd: outFd, position: 16 }, dtype: 'float64' } }, scratch);
+  runLossTask({ input: ref, label, count, params, output: { span: { path: outPath, fd: outFd, position: 16 }, dtype: 'float64' } }, scratch);
   closeSync(outFd);
   const written = new Float64Array(readFileSync(outPath).buffer, 16, count);
   t.deepEqual(Array.from(written), Array.from(values, (v) => 0.5 * v * v));
@@ -92,7 +92,7 @@ test('losses written by position land at their place in the output file; a faile
 
   const readOnly = openSync(outPath, 'r');
   t.teardown(() => closeSync(readOnly));
-  const err = t.throws(() => runLossTask({ input: ref, label, count, params, output: { direct: { path: outPath, fd: readOnly, position: 16 }, dtype: 'float32' } }, scratch), {
+  const err = t.throws(() => runLossTask({ input: ref, label, count, params, output: { span: { path: outPath, fd: readOnly, position: 16 }, dtype: 'float32' } }, scratch), {
     instanceOf: SmoothL1Error,
   });
   t.is(err?.file, outPath);

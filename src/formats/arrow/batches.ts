@@ -9,13 +9,13 @@ import { RecordBatchReader, type AsyncRecordBatchFileReader, type AsyncRecordBat
 import type { ColumnLayout } from './column.js';
 import { arrowError, corrupt } from './metadata.js';
 import { ITEM_SIZE } from '../../tensor/dtype.js';
-import { SmoothL1Error } from '../../tensor/errors.js';
+import { internalError, SmoothL1Error } from '../../tensor/errors.js';
 import type { Chunk } from '../../tensor/tensor.js';
 
 export { AsyncByteStream } from 'apache-arrow';
 
 const nullAt = (file: string, column: string, row: number): SmoothL1Error =>
-  new SmoothL1Error(file, `column '${column}' has a null at row ${row}; every element must be present`);
+  new SmoothL1Error('null', file, `column '${column}' has a null at row ${row}; every element must be present`);
 
 /** A batch's elements of our column, flattened; copies runs of them into chunk buffers. */
 interface Segment {
@@ -38,7 +38,7 @@ function firstNull(data: Data, n: number): number | undefined {
 
 function valueBytes(data: Data): Uint8Array {
   const values: unknown = data.values;
-  if (!ArrayBuffer.isView(values)) throw new Error('apache-arrow gave a primitive column without a values buffer');
+  if (!ArrayBuffer.isView(values)) throw internalError('apache-arrow gave a primitive column without a values buffer');
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
@@ -155,7 +155,7 @@ export class BatchCursor {
 
   /** Elements [start, start + count) in a fresh buffer; `ended` says what running out of batches means. */
   async fill(start: number, count: number, ended: () => SmoothL1Error): Promise<Chunk> {
-    if (start !== this.#served) throw new Error(`Arrow chunks must be read in order: asked for ${start}, next is ${this.#served}`);
+    if (start !== this.#served) throw internalError(`Arrow chunks must be read in order: asked for ${start}, next is ${this.#served}`);
     const itemSize = ITEM_SIZE[this.#layout.dtype];
     const buffer = new ArrayBuffer(count * itemSize);
     const into = new Uint8Array(buffer);

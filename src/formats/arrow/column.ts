@@ -23,17 +23,17 @@ export interface ColumnLayout {
 const list = (names: readonly string[]): string => names.map((n) => `'${n}'`).join(', ');
 
 const noSuchColumn = (file: string, name: string, names: readonly string[]): SmoothL1Error =>
-  new SmoothL1Error(file, `no column '${name}'; the columns are ${list(names)}`);
+  new SmoothL1Error('key', file, `no column '${name}'; the columns are ${list(names)}`);
 const ambiguousColumn = (file: string, name: string, count: number): SmoothL1Error =>
-  new SmoothL1Error(file, `column name '${name}' appears ${count} times; cannot tell which to read`);
+  new SmoothL1Error('key', file, `column name '${name}' appears ${count} times; cannot tell which to read`);
 const chooseColumn = (file: string, names: readonly string[]): SmoothL1Error =>
-  new SmoothL1Error(file, `${names.length} columns (${list(names)}); choose one with --input-column or --label-column`);
+  new SmoothL1Error('key', file, `${names.length} columns (${list(names)}); choose one with --input-column or --label-column`);
 const unsupportedType = (file: string, field: ArrowField): SmoothL1Error =>
-  new SmoothL1Error(file, `column '${field.name}' has type ${fieldTypeName(field)}; smoothl1 reads bool, integer and float columns and fixed-size lists of them`);
+  new SmoothL1Error('unsupported', file, `column '${field.name}' has type ${fieldTypeName(field)}; smoothl1 reads bool, integer and float columns and fixed-size lists of them`);
 
 function pickField(file: string, schema: ArrowSchema, column: string | undefined): number {
   const names = schema.fields.map((f) => f.name);
-  if (names.length === 0) throw new SmoothL1Error(file, 'the Arrow schema has no columns');
+  if (names.length === 0) throw new SmoothL1Error('key', file, 'the Arrow schema has no columns');
   if (column === undefined) {
     if (names.length > 1) throw chooseColumn(file, names);
     return 0;
@@ -89,7 +89,7 @@ const isDims = (x: unknown): x is number[] =>
  * unless a permutation says otherwise.
  */
 function tensorRowShape(file: string, field: ArrowField, sizes: readonly number[]): number[] {
-  const bad = (why: string): SmoothL1Error => new SmoothL1Error(file, `column '${field.name}': bad ${FIXED_SHAPE_TENSOR} metadata (${why})`);
+  const bad = (why: string): SmoothL1Error => new SmoothL1Error('bad-header', file, `column '${field.name}': bad ${FIXED_SHAPE_TENSOR} metadata (${why})`);
   let meta: unknown;
   try {
     meta = JSON.parse(field.metadata.get(EXTENSION_METADATA) ?? '');
@@ -104,7 +104,7 @@ function tensorRowShape(file: string, field: ArrowField, sizes: readonly number[
   if ('permutation' in meta && meta.permutation !== null) {
     const p = meta.permutation;
     if (!isDims(p) || p.length !== shape.length || p.some((d, i) => d !== i)) {
-      throw new SmoothL1Error(file, `column '${field.name}': ${FIXED_SHAPE_TENSOR} with permutation ${JSON.stringify(p)} is unsupported; store the elements in row-major order`);
+      throw new SmoothL1Error('unsupported', file, `column '${field.name}': ${FIXED_SHAPE_TENSOR} with permutation ${JSON.stringify(p)} is unsupported; store the elements in row-major order`);
     }
   }
   return shape;
@@ -117,7 +117,7 @@ export function columnLayout(file: string, schema: ArrowSchema, column: string |
   if (field.dictionaryIndex !== undefined) throw unsupportedType(file, field);
   const extension = field.metadata.get(EXTENSION_NAME);
   if (extension !== undefined && extension !== FIXED_SHAPE_TENSOR) {
-    throw new SmoothL1Error(file, `column '${field.name}' has extension type ${extension}, which smoothl1 does not read`);
+    throw new SmoothL1Error('unsupported', file, `column '${field.name}' has extension type ${extension}, which smoothl1 does not read`);
   }
   const { dtype, sizes } = unnest(file, field);
   const rowShape = extension === FIXED_SHAPE_TENSOR ? tensorRowShape(file, field, sizes) : sizes;
@@ -244,6 +244,7 @@ const holdsUnion = (field: ArrowField): boolean => field.type.id === TypeId.Unio
 export function refuseMisreadColumn(file: string, schema: ArrowSchema, layout: ColumnLayout): void {
   if (schema.version >= MetadataVersion.V5 || !schema.fields.slice(0, layout.index).some(holdsUnion)) return;
   throw new SmoothL1Error(
+    'unsupported',
     file,
     `column '${layout.name}' follows a union in an Arrow format V4 file, which apache-arrow 21 misreads here; write the file in format V5 (Arrow 1.0 or later)`,
   );

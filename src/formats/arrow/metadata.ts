@@ -13,7 +13,7 @@ import type { ByteOrder } from '../../tensor/tensor.js';
 
 /** The one error for metadata that is out of bounds or inconsistent. */
 export const corrupt = (file: string, detail: string): SmoothL1Error =>
-  new SmoothL1Error(file, `corrupt or truncated Arrow IPC data (${detail})`);
+  new SmoothL1Error('corrupt', file, `corrupt or truncated Arrow IPC data (${detail})`);
 
 /** Maps anything apache-arrow or the file system throws to one SmoothL1Error line. */
 export function arrowError(file: string, err: unknown): SmoothL1Error {
@@ -271,6 +271,6 @@ export function checkFooter(file: string, footer: Uint8Array): FooterInfo {
 
 export const refuseCompressed = (file: string, info: MessageInfo): void => {
   if (info.kind === 'record batch' && info.batch.compressed) {
-    throw new SmoothL1Error(file, 'compressed Arrow IPC record batches are unsupported; write them uncompressed');
+    throw new SmoothL1Error('unsupported', file, 'compressed Arrow IPC record batches are unsupported; write them uncompressed');
   }
 };

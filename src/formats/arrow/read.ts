@@ -1,4 +1,3 @@
-import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import type { AsyncByteStream } from 'apache-arrow';
 import type { OpenReader } from './batches.js';
@@ -7,7 +6,8 @@ import { columnLayout, columnSlots, refuseMisreadColumn, type ColumnLayout, type
 import { arrowError, checkFooter, checkMessage, corrupt, refuseCompressed, STRUCT_16, withFlatbuffer, type Block, type MessageInfo } from './metadata.js';
 import type { ArrowSchema } from './schema.js';
 import { ITEM_SIZE } from '../../tensor/dtype.js';
-import { SmoothL1Error } from '../../tensor/errors.js';
+import { internalError, shapeTooLarge, SmoothL1Error } from '../../tensor/errors.js';
+import { readFully } from '../../io/read-at.js';
 import type { ByteOrder, TensorSource, UnsizedTensorSource } from '../../tensor/tensor.js';
 
 /*
@@ -32,9 +32,9 @@ const batchDecoding = (): Promise<typeof import('./batches.js')> => import('./ba
 // apache-arrow would switch to the new schema in mid-stream, under the column we chose.
 const secondSchema = (file: string): SmoothL1Error => corrupt(file, 'a second schema in the middle of the stream');
 const fewerRows = (file: string, found: number, expected: number): SmoothL1Error =>
-  new SmoothL1Error(file, `shapes differ: the stream ended after ${found} rows, the other input has ${expected}`);
+  new SmoothL1Error('shape-mismatch', file, `shapes differ: the stream ended after ${found} rows, the other input has ${expected}`);
 const moreRows = (file: string, expected: number): SmoothL1Error =>
-  new SmoothL1Error(file, `shapes differ: the stream has more than the ${expected} rows of the other input`);
+  new SmoothL1Error('shape-mismatch', file, `shapes differ: the stream has more than the ${expected} rows of the other input`);
 
 /** A file holds at least the leading magic padded to 8 bytes, a footer length and the trailing magic. */
 const MIN_FILE_BYTES = 8 + 4 + FILE_MAGIC.length;
@@ -69,33 +69,21 @@ interface MessageAt {
   readonly next: number;
 }
 
-async function readExactly(file: string, handle: FileHandle, position: number, length: number, size: number): Promise<Uint8Array> {
+/** The `length` bytes at `position`, which must lie inside the file's `size` bytes. */
+function readExactly(file: string, handle: FileHandle, position: number, length: number, size: number): Uint8Array {
   if (position < 0 || position + length > size) throw corrupt(file, `file ends at byte ${size}, inside a message that needs ${position + length}`);
   const bytes = new Uint8Array(length);
-  await readInto(file, handle, bytes, position);
+  readFully(file, handle.fd, bytes, position);
   return bytes;
-}
-
-/**
- * Fills `into` from the file at `position`. Synchronous: opening a file
- * walks every message header, hundreds of small reads, and a round trip
- * through libuv's thread pool for each cost more than the reads themselves.
- */
-async function readInto(file: string, handle: FileHandle, into: Uint8Array, position: number): Promise<void> {
-  for (let filled = 0; filled < into.length; ) {
-    const bytesRead = readSync(handle.fd, into, filled, into.length - filled, position + filled);
-    if (bytesRead === 0) throw new SmoothL1Error(file, 'file became shorter while it was being read');
-    filled += bytesRead;
-  }
 }
 
 /** The message at `position`, checked, or undefined at an end-of-stream marker or the end of the file. */
 async function readMessageAt(file: string, handle: FileHandle, position: number, size: number): Promise<MessageAt | undefined> {
   if (position + 4 > size) return undefined;
-  const head = await readExactly(file, handle, position, Math.min(8, size - position), size);
+  const head = readExactly(file, handle, position, Math.min(8, size - position), size);
   const { prefix, length } = framing(file, head, position);
   if (length === 0) return undefined;
-  const info = checkMessage(file, await readExactly(file, handle, position + prefix, length, size));
+  const info = checkMessage(file, readExactly(file, handle, position + prefix, length, size));
   refuseCompressed(file, info);
   const bodyStart = position + prefix + length;
   const next = bodyStart + info.bodyLength;
@@ -135,11 +123,11 @@ async function scanStreamFile(file: string, handle: FileHandle, size: number): P
  */
 async function scanIpcFile(file: string, handle: FileHandle, size: number): Promise<FileScan> {
   if (size < MIN_FILE_BYTES) throw corrupt(file, `${size} bytes is too short for an Arrow IPC file`);
-  const tail = await readExactly(file, handle, size - FILE_MAGIC.length - 4, FILE_MAGIC.length + 4, size);
+  const tail = readExactly(file, handle, size - FILE_MAGIC.length - 4, FILE_MAGIC.length + 4, size);
   if (!startsWith(tail, FILE_MAGIC, 4)) throw corrupt(file, 'no ARROW1 magic at the end; the file is truncated');
   const footerLength = int32At(tail, 0);
   if (footerLength <= 0 || footerLength > size - MIN_FILE_BYTES) throw corrupt(file, `bad footer length ${footerLength}`);
-  const footer = checkFooter(file, await readExactly(file, handle, size - tail.length - footerLength, footerLength, size));
+  const footer = checkFooter(file, readExactly(file, handle, size - tail.length - footerLength, footerLength, size));
   const expect = async (block: Block, kind: MessageInfo['kind']): Promise<BatchRef> => {
     const at = await readMessageAt(file, handle, block.offset, size);
     if (at === undefined || at.info.kind !== kind) throw corrupt(file, `the footer lists a ${kind} at byte ${block.offset} that is not there`);
@@ -153,7 +141,7 @@ async function scanIpcFile(file: string, handle: FileHandle, size: number): Prom
 
 function checkSize(file: string, layout: ColumnLayout, rows: number): readonly number[] {
   const shape = [rows, ...layout.rowShape];
-  if (!Number.isSafeInteger(rows * layout.rowWidth * 8)) throw new SmoothL1Error(file, 'shape too large');
+  if (!Number.isSafeInteger(rows * layout.rowWidth * 8)) throw shapeTooLarge(file);
   return shape;
 }
 
@@ -209,7 +197,7 @@ async function rangeSegments(file: string, handle: FileHandle, scan: FileScan, l
   for (const batch of scan.batches) {
     const elements = batch.rows * layout.rowWidth;
     if (elements === 0) continue;
-    const metadata = await readExactly(file, handle, batch.metadataAt, batch.metadataLength, scan.size);
+    const metadata = readExactly(file, handle, batch.metadataAt, batch.metadataLength, scan.size);
     const position = segmentPosition(file, metadata, batch, layout, slots);
     if (position === undefined) return undefined;
     segments.push({ first, elements, position });
@@ -274,10 +262,10 @@ function rangeChunks(file: string, handle: FileHandle, segments: readonly RangeS
     }
     if (high - low <= 2 * out.length) {
       const span = new Uint8Array(high - low);
-      await readInto(file, handle, span, low);
+      readFully(file, handle.fd, span, low);
       for (const p of pieces) out.set(span.subarray(p.position - low, p.position - low + p.byteLength), p.at);
     } else {
-      for (const p of pieces) await readInto(file, handle, out.subarray(p.at, p.at + p.byteLength), p.position);
+      for (const p of pieces) readFully(file, handle.fd, out.subarray(p.at, p.at + p.byteLength), p.position);
     }
     return { kind: 'bytes', buffer: out.buffer, byteOffset: 0, byteLength: out.byteLength };
   };
@@ -316,9 +304,9 @@ async function byteRangeChunks(
 export async function openArrowFile(file: string, handle: FileHandle, options: ArrowReadOptions = {}): Promise<TensorSource> {
   try {
     const { size } = await handle.stat();
-    if (size === 0) throw new SmoothL1Error(file, 'empty file (0 bytes), not an Arrow IPC file or stream');
-    const format = arrowFormat(await readExactly(file, handle, 0, Math.min(8, size), size));
-    if (format === undefined) throw new SmoothL1Error(file, 'not an Arrow IPC file or stream (unrecognised magic bytes)');
+    if (size === 0) throw new SmoothL1Error('not-a-tensor', file, 'empty file (0 bytes), not an Arrow IPC file or stream');
+    const format = arrowFormat(readExactly(file, handle, 0, Math.min(8, size), size));
+    if (format === undefined) throw new SmoothL1Error('not-a-tensor', file, 'not an Arrow IPC file or stream (unrecognised magic bytes)');
     // Every message header is checked before apache-arrow decodes any of them.
     const scan = format === 'file' ? await scanIpcFile(file, handle, size) : await scanStreamFile(file, handle, size);
     const { byteOrder, rows } = scan;
@@ -393,12 +381,12 @@ export async function openArrowStream(file: string, input: AsyncIterable<Uint8Ar
   const bytes = new AsyncByteStream(input);
   try {
     const head = await bytes.peek(8);
-    if (head === null || head.length === 0) throw new SmoothL1Error(file, 'empty input (0 bytes), not an Arrow IPC stream');
+    if (head === null || head.length === 0) throw new SmoothL1Error('not-a-tensor', file, 'empty input (0 bytes), not an Arrow IPC stream');
     const format = arrowFormat(head);
     if (format === 'file') {
-      throw new SmoothL1Error(file, 'an Arrow IPC file cannot be read from a pipe batch by batch; pass its path, or send an IPC stream');
+      throw new SmoothL1Error('unsupported', file, 'an Arrow IPC file cannot be read from a pipe batch by batch; pass its path, or send an IPC stream');
     }
-    if (format === undefined) throw new SmoothL1Error(file, 'not an Arrow IPC stream (unrecognised first bytes)');
+    if (format === undefined) throw new SmoothL1Error('not-a-tensor', file, 'not an Arrow IPC stream (unrecognised first bytes)');
     const found: { schema?: ArrowSchema; byteOrder?: ByteOrder } = {};
     reader = await openReader(checkedMessages(file, bytes, found));
     // Opening the reader has read the schema message through checkedMessages.
@@ -420,7 +408,7 @@ export async function openArrowStream(file: string, input: AsyncIterable<Uint8Ar
       rowShape: layout.rowShape,
       close,
       async withRows(rows) {
-        if (sized) throw new Error('withRows may be called only once');
+        if (sized) throw internalError('withRows may be called only once');
         sized = true;
         const shape = checkSize(file, layout, rows);
         const total = rows * layout.rowWidth;

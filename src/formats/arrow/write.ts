@@ -15,10 +15,10 @@ import {
   type RecordBatchWriter,
 } from 'apache-arrow';
 import { ITEM_SIZE } from '../../tensor/dtype.js';
-import { SmoothL1Error } from '../../tensor/errors.js';
+import { internalError, SmoothL1Error } from '../../tensor/errors.js';
 import { EXTENSION_METADATA, EXTENSION_NAME, FIXED_SHAPE_TENSOR, type ArrowFormat } from './magic.js';
-import type { ByteSink } from '../../io/sink.js';
-import type { FloatDType, TensorWriter } from '../../tensor/tensor.js';
+import type { ByteSink, TensorWriter } from '../../tensor/format.js';
+import type { FloatDType } from '../../tensor/tensor.js';
 
 /** The one column of our output. */
 export const LOSS_COLUMN = 'loss';
@@ -137,7 +137,7 @@ class WriterDrain {
 export async function openArrowWriter(sink: ByteSink, format: ArrowFormat, dtype: FloatDType, shape: readonly number[]): Promise<TensorWriter> {
   try {
     if (shape.length === 0) {
-      throw new SmoothL1Error(undefined, 'a 0-d (reduced) loss cannot be written as Arrow, which stores rows; use .npy, or --reduction none');
+      throw new SmoothL1Error('unsupported', undefined, 'a 0-d (reduced) loss cannot be written as Arrow, which stores rows; use .npy, or --reduction none');
     }
     const schema = lossSchema(dtype, shape);
     const rows = shape[0]!;
@@ -187,7 +187,7 @@ function batchingWriter(s: BatchingState): TensorWriter {
     async write(elements) {
       for (let at = 0; at < elements.byteLength; ) {
         if (filled === batch.byteLength) startBatch();
-        if (batch.byteLength === 0) throw new SmoothL1Error(undefined, `internal error: more loss elements than the ${s.rows} rows of the shape`);
+        if (batch.byteLength === 0) throw internalError(`more loss elements than the ${s.rows} rows of the shape`);
         const n = Math.min(elements.byteLength - at, batch.byteLength - filled);
         batch.set(elements.subarray(at, at + n), filled);
         filled += n;
@@ -199,7 +199,7 @@ function batchingWriter(s: BatchingState): TensorWriter {
       // Rows of zero elements never arrive through write(); they are one batch of their own.
       if (s.rowBytes === 0 && s.rows > 0) await emit(s.rows, new Uint8Array(0));
       if (rowsWritten !== s.rows || filled !== batch.byteLength) {
-        throw new SmoothL1Error(undefined, `internal error: ${rowsWritten} of ${s.rows} loss rows written`);
+        throw internalError(`${rowsWritten} of ${s.rows} loss rows written`);
       }
       s.writer.finish();
       await s.drain.drain(true);

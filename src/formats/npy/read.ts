@@ -1,8 +1,8 @@
 import type { promises as fsp } from 'node:fs';
-import { dataLonger, dataLongerThan, dataShorter, SmoothL1Error, unsupportedDescr } from '../../tensor/errors.js';
+import { dataLonger, dataLongerThan, dataShorter, shapeTooLarge, SmoothL1Error, unsupportedDescr } from '../../tensor/errors.js';
 import { ITEM_SIZE } from '../../tensor/dtype.js';
 import { parsePyLiteral, PyLiteralError, type PyValue } from './py-literal.js';
-import type { StreamReader } from '../../io/stream-reader.js';
+import type { ByteStream } from '../../tensor/format.js';
 import { elementCount, type ByteOrder, type DType, type TensorHeader, type TensorSource } from '../../tensor/tensor.js';
 
 /** The six bytes every .npy file starts with. */
@@ -22,12 +22,12 @@ export interface NpyLayout {
  * and header. Returns undefined when `prefix` is too short to know yet.
  */
 export function npyHeaderEnd(file: string, prefix: Uint8Array): number | undefined {
-  if (!hasNpyMagic(prefix)) throw new SmoothL1Error(file, 'not an .npy file (bad magic bytes)');
+  if (!hasNpyMagic(prefix)) throw new SmoothL1Error('not-a-tensor', file, 'not an .npy file (bad magic bytes)');
   if (prefix.length < 12) return undefined;
   const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   const major = view.getUint8(6);
   const minor = view.getUint8(7);
-  if (minor !== 0 || major < 1 || major > 3) throw new SmoothL1Error(file, `unsupported .npy format version ${major}.${minor}`);
+  if (minor !== 0 || major < 1 || major > 3) throw new SmoothL1Error('unsupported', file, `unsupported .npy format version ${major}.${minor}`);
   // Version 1.0 has a 2-byte header length; 2.0 and 3.0 a 4-byte one (NEP 1, "Format Version 2.0").
   return major === 1 ? 10 + view.getUint16(8, true) : 12 + view.getUint32(8, true);
 }
@@ -37,7 +37,7 @@ const HEADER_KEYS: readonly string[] = ['descr', 'fortran_order', 'shape'];
 /** Parses the preamble and header dict of an .npy whose first bytes (at least npyHeaderEnd) are `bytes`. */
 export function parseNpyHeader(file: string, bytes: Uint8Array): NpyLayout {
   const end = npyHeaderEnd(file, bytes);
-  if (end === undefined || bytes.length < end) throw new SmoothL1Error(file, 'file ends inside the .npy header');
+  if (end === undefined || bytes.length < end) throw new SmoothL1Error('bad-header', file, 'file ends inside the .npy header');
   const major = bytes[6]!;
   const textStart = major === 1 ? 10 : 12;
   // Version 3.0 allows UTF-8 in the header; 1.0 and 2.0 are latin-1.
@@ -46,19 +46,19 @@ export function parseNpyHeader(file: string, bytes: Uint8Array): NpyLayout {
   try {
     dict = parsePyLiteral(text);
   } catch (err) {
-    if (err instanceof PyLiteralError) throw new SmoothL1Error(file, `malformed .npy header: ${err.message}`);
+    if (err instanceof PyLiteralError) throw new SmoothL1Error('bad-header', file, `malformed .npy header: ${err.message}`);
     throw err;
   }
   if (dict === null || typeof dict !== 'object' || Array.isArray(dict)) {
-    throw new SmoothL1Error(file, 'malformed .npy header: not a dict');
+    throw new SmoothL1Error('bad-header', file, 'malformed .npy header: not a dict');
   }
   // NumPy's own reader demands exactly these keys, so we accept no more and no fewer.
   const missing = HEADER_KEYS.find((k) => !Object.hasOwn(dict, k));
-  if (missing !== undefined) throw new SmoothL1Error(file, `malformed .npy header: no '${missing}' key`);
+  if (missing !== undefined) throw new SmoothL1Error('bad-header', file, `malformed .npy header: no '${missing}' key`);
   const extra = Object.keys(dict).find((k) => !HEADER_KEYS.includes(k));
-  if (extra !== undefined) throw new SmoothL1Error(file, `malformed .npy header: unexpected key '${extra}'`);
+  if (extra !== undefined) throw new SmoothL1Error('bad-header', file, `malformed .npy header: unexpected key '${extra}'`);
   const { descr = null, fortran_order: fortranOrder, shape } = dict;
-  if (typeof fortranOrder !== 'boolean') throw new SmoothL1Error(file, "malformed .npy header: 'fortran_order' must be True or False");
+  if (typeof fortranOrder !== 'boolean') throw new SmoothL1Error('bad-header', file, "malformed .npy header: 'fortran_order' must be True or False");
   const dims = parseShape(file, shape);
   const { dtype, byteOrder } = parseDescr(file, descr);
   // With at most one axis longer than 1, both orders lay the elements out the same way.
@@ -67,14 +67,14 @@ export function parseNpyHeader(file: string, bytes: Uint8Array): NpyLayout {
 }
 
 function parseShape(file: string, shape: PyValue | undefined): number[] {
-  if (!Array.isArray(shape)) throw new SmoothL1Error(file, "malformed .npy header: 'shape' must be a tuple");
+  if (!Array.isArray(shape)) throw new SmoothL1Error('bad-header', file, "malformed .npy header: 'shape' must be a tuple");
   const dims = shape.map((d) => {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new SmoothL1Error(file, `malformed .npy header: bad dimension ${JSON.stringify(d)} in 'shape'`);
+      throw new SmoothL1Error('bad-header', file, `malformed .npy header: bad dimension ${JSON.stringify(d)} in 'shape'`);
     }
     return d;
   });
-  if (!Number.isSafeInteger(elementCount(dims) * 8)) throw new SmoothL1Error(file, 'shape too large');
+  if (!Number.isSafeInteger(elementCount(dims) * 8)) throw shapeTooLarge(file);
   return dims;
 }
 
@@ -99,9 +99,9 @@ const UNSUPPORTED_KINDS: Readonly<Record<string, string>> = {
 /** A NumPy dtype string such as '<f4', '>i8' or '|b1'. */
 export function parseDescr(file: string, descr: PyValue): { dtype: DType; byteOrder: ByteOrder } {
   if (Array.isArray(descr)) throw unsupportedDescr(file, 'record', 'structured');
-  if (typeof descr !== 'string') throw new SmoothL1Error(file, "malformed .npy header: 'descr' must be a string");
+  if (typeof descr !== 'string') throw new SmoothL1Error('bad-header', file, "malformed .npy header: 'descr' must be a string");
   const m = /^([<>|=]?)([a-zA-Z])(\d*)/.exec(descr);
-  if (m === null) throw new SmoothL1Error(file, `malformed .npy header: unknown dtype '${descr}'`);
+  if (m === null) throw new SmoothL1Error('bad-header', file, `malformed .npy header: unknown dtype '${descr}'`);
   const [, order = '', kind = '', size = ''] = m;
   const unsupported = UNSUPPORTED_KINDS[kind];
   if (unsupported !== undefined) throw unsupportedDescr(file, descr, unsupported);
@@ -142,7 +142,7 @@ export function npyFileSource(layout: NpyLayout, handle: fsp.FileHandle): Tensor
  * buffers of their own. The data's length is checked as it arrives: short
  * data fails the chunk that misses it, extra data fails the last chunk.
  */
-export function npyStreamSource(layout: NpyLayout, reader: StreamReader): TensorSource {
+export function npyStreamSource(layout: NpyLayout, reader: ByteStream): TensorSource {
   const { header } = layout;
   const itemSize = ITEM_SIZE[header.dtype];
   const total = elementCount(header.shape) * itemSize;

@@ -1,7 +1,7 @@
 import { ITEM_SIZE } from '../../tensor/dtype.js';
 import { float64ToHalfBits } from '../../tensor/float16.js';
-import type { ByteSink } from '../../io/sink.js';
-import type { FloatDType, TensorWriter } from '../../tensor/tensor.js';
+import type { ByteSink, LossTensorSpec, TensorWriter } from '../../tensor/format.js';
+import type { FloatDType } from '../../tensor/tensor.js';
 
 const DESCR: Readonly<Record<FloatDType, string>> = { float16: '<f2', float32: '<f4', float64: '<f8' };
 
@@ -9,20 +9,29 @@ const pythonTuple = (shape: readonly number[]): string =>
   shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
 
 /**
- * The preamble and header of a version 1.0 .npy holding little-endian `dtype`
- * elements of `shape`. The header is padded with spaces and a newline so that
- * data starts on a 64-byte boundary, as numpy writes it (NEP 1).
+ * The preamble and header of an .npy holding little-endian `dtype` elements
+ * of `shape`: version 1.0, whose header length is 2 bytes, unless the header
+ * needs more, then 2.0 with a 4-byte length, as NumPy chooses
+ * (numpy/lib/format.py, `_wrap_header_guess_version`). The header is padded
+ * with spaces and a newline so that data starts on a 64-byte boundary (NEP 1).
  */
 export function npyHeader(dtype: FloatDType, shape: readonly number[], fortranOrder: boolean): Uint8Array {
   const dict = `{'descr': '${DESCR[dtype]}', 'fortran_order': ${fortranOrder ? 'True' : 'False'}, 'shape': ${pythonTuple(shape)}, }`;
-  const unpadded = 10 + dict.length + 1;
-  const total = Math.ceil(unpadded / 64) * 64;
-  const text = dict.padEnd(total - 10 - 1, ' ') + '\n';
-  if (text.length > 0xffff) throw new RangeError('shape too long for an .npy 1.0 header');
+  const v1 = paddedHeader(dict, 10);
+  const version = v1.length - 10 <= 0xffff ? 1 : 2;
+  const bytes = version === 1 ? v1 : paddedHeader(dict, 12);
+  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, version, 0]);
+  const view = new DataView(bytes.buffer);
+  if (version === 1) view.setUint16(8, bytes.length - 10, true);
+  else view.setUint32(8, bytes.length - 12, true);
+  return bytes;
+}
+
+/** `dict` after a preamble of `preamble` bytes, padded with spaces and a newline to a multiple of 64 bytes. */
+function paddedHeader(dict: string, preamble: number): Uint8Array {
+  const total = Math.ceil((preamble + dict.length + 1) / 64) * 64;
   const bytes = new Uint8Array(total);
-  bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
-  new DataView(bytes.buffer).setUint16(8, text.length, true);
-  bytes.set(new TextEncoder().encode(text), 10);
+  bytes.set(new TextEncoder().encode(dict.padEnd(total - preamble - 1, ' ') + '\n'), preamble);
   return bytes;
 }
 
@@ -41,25 +50,23 @@ export function npyScalar(value: number, dtype: FloatDType): Uint8Array {
 /**
  * Streams a loss tensor into `sink` as .npy: header first, then the
  * elements as they come, or (when the sink is a file other threads may
- * write, named `path`) by position, directly from the workers.
+ * write) by position, directly from the workers: element i goes i items
+ * past the header.
  */
-export async function openNpyWriter(
-  sink: ByteSink,
-  dtype: FloatDType,
-  shape: readonly number[],
-  fortranOrder: boolean,
-  path: string,
-): Promise<TensorWriter> {
+export async function openNpyWriter(sink: ByteSink, spec: LossTensorSpec): Promise<TensorWriter> {
   try {
-    await sink.write(npyHeader(dtype, shape, fortranOrder));
+    await sink.write(npyHeader(spec.dtype, spec.shape, spec.fortranOrder));
   } catch (err) {
     await sink.abort();
     throw err;
   }
   const { file } = sink;
   const flush = sink.flush?.bind(sink);
+  const itemSize = ITEM_SIZE[spec.dtype];
   return {
-    ...(file === undefined ? {} : { direct: { path, fd: file.fd, position: file.written } }),
+    ...(file === undefined
+      ? {}
+      : { direct: { spanFrom: (first: number) => ({ path: spec.path, fd: file.fd, position: file.written + first * itemSize }) } }),
     ...(file === undefined || flush === undefined ? {} : { flush }),
     write: (elements) => sink.write(elements),
     finish: () => sink.commit(),

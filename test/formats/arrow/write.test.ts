@@ -8,7 +8,7 @@ import { SmoothL1Error } from '../../../src/tensor/errors.js';
 import { halfTable } from '../../../src/tensor/float16.js';
 import type { ArrowFormat } from '../../../src/formats/arrow/magic.js';
 import { openArrowFile } from '../../../src/formats/arrow/read.js';
-import type { ByteSink } from '../../../src/io/sink.js';
+import type { ByteSink } from '../../../src/tensor/format.js';
 import type { FloatDType } from '../../../src/tensor/tensor.js';
 import { BATCH_ELEMENTS, openArrowWriter } from '../../../src/formats/arrow/write.js';
 import { chunkBytes } from '../../helpers/arrow-chunks.js';

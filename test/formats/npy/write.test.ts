@@ -2,7 +2,7 @@ import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
 import { parse as npyjsParse } from 'npyjs';
 import { checkDataLength, parseNpyHeader } from '../../../src/formats/npy/read.js';
-import type { ByteSink } from '../../../src/io/sink.js';
+import type { ByteSink } from '../../../src/tensor/format.js';
 import type { FloatDType } from '../../../src/tensor/tensor.js';
 import { npyHeader, npyScalar, openNpyWriter } from '../../../src/formats/npy/write.js';
 import { FLOAT_DTYPES, isHalfNaN, ITEM_BYTES, nearestHalfBits, readFloat, roundToDTypeRef, sameValue } from '../../helpers/reference.js';
@@ -54,6 +54,22 @@ testProp(
   },
   { numRuns: 200 },
 );
+
+// A header longer than 65535 bytes cannot be stated in version 1.0's two
+// length bytes; NumPy then writes version 2.0 (numpy/lib/format.py,
+// _wrap_header_guess_version). 25,000 axes of length 1 need about 75 KB.
+test('npyHeader writes version 2.0 when the header does not fit 1.0, and it parses back', (t) => {
+  const shape = Array.from({ length: 25_000 }, () => 1);
+  const bytes = npyHeader('float32', shape, false);
+  t.deepEqual([...bytes.subarray(6, 8)], [2, 0], 'version 2.0');
+  const length = new DataView(bytes.buffer).getUint32(8, true);
+  t.true(length > 0xffff);
+  t.is(12 + length, bytes.length, 'the 4-byte length covers the padding');
+  t.is(bytes.length % 64, 0, 'data starts 64-byte aligned');
+  t.is(bytes[bytes.length - 1], 0x0a);
+  t.deepEqual(parseNpyHeader('w.npy', bytes).header.shape, shape);
+  t.deepEqual([...npyHeader('float32', [3, 4], false).subarray(6, 8)], [1, 0], 'small headers stay version 1.0');
+});
 
 /** A scalar .npy read back by hand: header through parseNpyHeader, the element with DataView. */
 function readScalar(bytes: Uint8Array): { dtype: string; shape: readonly number[]; value: number; bits: number } {
@@ -144,7 +160,7 @@ testProp(
       else view.setUint16(2 * i, nearestHalfBits(v), true);
     });
     const { sink, events, bytes } = recordingSink();
-    const writer = await openNpyWriter(sink, dtype, [values.length], false, 'o.npy');
+    const writer = await openNpyWriter(sink, { path: 'o.npy', dtype: dtype, shape: [values.length], fortranOrder: false });
     const bounds = [...new Set([0, ...cuts.map((c) => c % (values.length + 1)), values.length])].sort((a, b) => a - b);
     for (let i = 1; i < bounds.length; i++) await writer.write(data.subarray(bounds[i - 1]! * size, bounds[i]! * size));
     await writer.finish();
@@ -164,21 +180,21 @@ testProp(
 
 test('openNpyWriter aborts the sink when the header cannot be written, and rethrows', async (t) => {
   const { sink, events } = recordingSink(true);
-  await t.throwsAsync(openNpyWriter(sink, 'float32', [2], false, 'o.npy'), { message: 'disk full' });
+  await t.throwsAsync(openNpyWriter(sink, { path: 'o.npy', dtype: 'float32', shape: [2], fortranOrder: false }), { message: 'disk full' });
   t.deepEqual(events, ['abort']);
 });
 
 test('a writer abort reaches the sink', async (t) => {
   const { sink, events } = recordingSink();
-  const writer = await openNpyWriter(sink, 'float64', [1], false, 'o.npy');
+  const writer = await openNpyWriter(sink, { path: 'o.npy', dtype: 'float64', shape: [1], fortranOrder: false });
   await writer.abort();
   t.is(events.at(-1), 'abort');
   t.false(events.includes('commit'));
 });
 
-test('a writer over a file other threads may write offers direct output just past the header', async (t) => {
+test('a writer over a file other threads may write places element i by position, i items past the header', async (t) => {
   const { sink } = recordingSink();
-  t.is((await openNpyWriter(sink, 'float32', [3], false, 'o.npy')).direct, undefined, 'a sink with no file: through write() only');
+  t.is((await openNpyWriter(sink, { path: 'o.npy', dtype: 'float32', shape: [3], fortranOrder: false })).direct, undefined, 'a sink with no file: through write() only');
   // A file sink reports what write() has put there so far: the header, once it is written.
   let written = 0;
   const fileSink: ByteSink = {
@@ -191,6 +207,8 @@ test('a writer over a file other threads may write offers direct output just pas
       return { fd: 42, written };
     },
   };
-  const writer = await openNpyWriter(fileSink, 'float32', [3], false, 'o.npy');
-  t.deepEqual(writer.direct, { path: 'o.npy', fd: 42, position: npyHeader('float32', [3], false).length });
+  const writer = await openNpyWriter(fileSink, { path: 'o.npy', dtype: 'float32', shape: [3], fortranOrder: false });
+  const header = npyHeader('float32', [3], false).length;
+  t.deepEqual(writer.direct?.spanFrom(0), { path: 'o.npy', fd: 42, position: header });
+  t.deepEqual(writer.direct?.spanFrom(2), { path: 'o.npy', fd: 42, position: header + 2 * 4 }, 'element i goes i items past the header');
 });
