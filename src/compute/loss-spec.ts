@@ -42,7 +42,7 @@ export const RUN_ELEMENTS = 16;
  * does) in fewer operations. The last run of a block is padded with zero
  * losses, as the kernel pads it; adding 0 changes no partial.
  */
-export function blockLoss(
+export function specBlockSum(
   a: Float64Array,
   aAt: number,
   b: Float64Array,
@@ -60,7 +60,7 @@ export function blockLoss(
     let x = 0;
     if (i < n) {
       const d = a[aAt + i]! - b[bAt + i]!;
-      x = huber ? huberLoss(d, delta) : smoothL1Loss(d, delta);
+      x = huber ? huberElement(d, delta) : smoothL1Element(d, delta);
       if (z !== null) z[zAt + i] = x;
     }
     const lane = i % LANES;
@@ -79,14 +79,14 @@ export function blockLoss(
   return finishLanes(lanes);
 }
 
-export function huberLoss(d: number, delta: number): number {
+export function huberElement(d: number, delta: number): number {
   const ad = Math.abs(d);
   const m = Math.min(ad, delta);
   return m * (ad - 0.5 * m);
 }
 
 /** PyTorch's smooth_l1_loss(beta=delta): the Huber loss divided by delta. */
-export function smoothL1Loss(d: number, delta: number): number {
+export function smoothL1Element(d: number, delta: number): number {
   const ad = Math.abs(d);
   return ad < delta ? (0.5 * d * d) / delta : ad - 0.5 * delta;
 }

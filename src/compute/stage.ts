@@ -4,12 +4,6 @@ import { BLOCK_ELEMENTS, type LossParams } from './loss-spec.js';
 import { WasmKernel, type KernelInput, type KernelOutput, type Region, type Regions } from './wasm-kernel.js';
 import type { DType, FloatDType } from '../tensor/tensor.js';
 
-/** One tensor's elements for a chunk: platform byte order, aligned to the item size. */
-export interface TypedBytes {
-  readonly bytes: Uint8Array;
-  readonly dtype: DType;
-}
-
 /** A thread's kernel instance and its memory, reused for every chunk. */
 export interface Scratch {
   readonly kernel: WasmKernel;
@@ -100,25 +94,4 @@ export function reserveChunk(
 ): Regions {
   const zBytes = out === undefined ? 0 : count * (out === 'float32' ? 4 : 8);
   return kernel.reserve(stagedBytes(input, count), stagedBytes(label, count), zBytes);
-}
-
-/**
- * Losses of `count` paired elements given as bytes: block sums to `sums`,
- * element losses to `out` when given. The whole per-chunk computation, pure.
- */
-export function chunkLoss(
-  input: TypedBytes,
-  label: TypedBytes,
-  count: number,
-  params: LossParams,
-  out: { readonly bytes: Uint8Array; readonly dtype: FloatDType } | null,
-  sums: Float64Array,
-  scratch: Scratch,
-): void {
-  const { kernel } = scratch;
-  const regions = reserveChunk(kernel, input.dtype, label.dtype, out?.dtype, count);
-  rawSlot(kernel, regions.a, input.dtype, count).set(input.bytes.subarray(0, count * ITEM_SIZE[input.dtype]));
-  rawSlot(kernel, regions.b, label.dtype, count).set(label.bytes.subarray(0, count * ITEM_SIZE[label.dtype]));
-  const types = { input: widen(kernel, regions.a, input.dtype, count), label: widen(kernel, regions.b, label.dtype, count) };
-  stagedChunkLoss(kernel, types, count, params, out, sums, regions.z);
 }

@@ -128,25 +128,25 @@ export class WasmKernel {
   /**
    * The loss of n paired elements starting `at` elements into regions a and
    * b, with the losses written to region z at the same index unless `out`
-   * is 'none'. Returns the block's compensated sum (see kernel.ts).
+   * is 'none'. Returns the block's compensated sum (see loss-spec.ts).
    */
-  blockLoss(at: number, n: number, aType: KernelInput, bType: KernelInput, params: LossParams, out: KernelOutput): number {
-    return this.#blockLoss(this.#lossFunction(aType, bType, out, params.huber), at, n, aType, bType, params, out);
+  blockSum(at: number, n: number, aType: KernelInput, bType: KernelInput, params: LossParams, out: KernelOutput): number {
+    return this.#runBlock(this.#lossFunction(aType, bType, out, params.huber), at, n, aType, bType, params, out);
   }
 
   /**
-   * blockLoss for each block of the first `count` elements of the regions,
+   * blockSum for each block of the first `count` elements of the regions,
    * block k's sum to sums[k]; the loss function is looked up once, not once
-   * a block (that lookup was 3% of a worker's time).
+   * a block: a lookup by name per block was a measurable share of a worker's time.
    */
   blockSums(count: number, aType: KernelInput, bType: KernelInput, params: LossParams, out: KernelOutput, sums: Float64Array): void {
     const loss = this.#lossFunction(aType, bType, out, params.huber);
     for (let k = 0, at = 0; at < count; k++, at += BLOCK_ELEMENTS) {
-      sums[k] = this.#blockLoss(loss, at, Math.min(BLOCK_ELEMENTS, count - at), aType, bType, params, out);
+      sums[k] = this.#runBlock(loss, at, Math.min(BLOCK_ELEMENTS, count - at), aType, bType, params, out);
     }
   }
 
-  #blockLoss(loss: LossRuns, at: number, n: number, aType: KernelInput, bType: KernelInput, params: LossParams, out: KernelOutput): number {
+  #runBlock(loss: LossRuns, at: number, n: number, aType: KernelInput, bType: KernelInput, params: LossParams, out: KernelOutput): number {
     this.#state.fill(0);
     const runs = Math.floor(n / RUN_ELEMENTS);
     const { a, b, z } = this.#regions;

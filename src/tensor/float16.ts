@@ -7,8 +7,9 @@ let table: Float64Array | undefined;
 
 /**
  * Every binary16 bit pattern decoded to float64, indexed by the bits. Built
- * on first use: building it took 5-7 ms, which every start-up and every
- * worker paid, mostly for nothing (the kernel widens halves itself).
+ * on first use: building 65,536 entries is a noticeable part of start-up,
+ * which every run and every worker would pay, mostly for nothing (the
+ * kernel widens halves itself).
  */
 export const halfTable = (): Float64Array => (table ??= buildHalfTable());
 

@@ -35,11 +35,10 @@ function fillRegion(kernel: WasmKernel, region: Region, ref: ChunkRef, count: nu
 
 /**
  * A worker takes a chunk in slices of this many elements, a whole number of
- * blocks (1 MiB of each float32 input). Measured on 2 × 1 GiB float32 with two
- * workers: slices of 64 Ki elements spent more in the many small reads than
- * they saved by keeping slices in L2, and whole chunks of 2 Mi elements let
- * the kernel read back from memory; 256 Ki and 512 Ki were fastest (float64
- * and float16 likewise), about 12% faster than 64 Ki.
+ * blocks (1 MiB of each float32 input): much smaller slices spend more in
+ * the many small reads than they save by staying in cache, and much larger
+ * ones make the kernel read its inputs back from memory rather than cache
+ * (the README's benchmark section has the measurements).
  */
 export const SLICE_ELEMENTS = 64 * BLOCK_ELEMENTS;
 

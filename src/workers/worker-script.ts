@@ -5,7 +5,9 @@ import type { WorkerSpec } from './pool.js';
  * `define` when it builds the single executable. There is no worker.js on
  * disk inside the executable, and `new Worker(process.execPath)` would parse
  * the ELF binary as JavaScript, so there the worker starts from source with
- * `eval: true` (issue 5). Under plain Node nothing defines it.
+ * `eval: true` (Node's single executable applications give no file system
+ * for embedded scripts: https://nodejs.org/api/single-executable-applications.html).
+ * Under plain Node nothing defines it.
  */
 declare const SMOOTHL1_WORKER_SOURCE: string | undefined;
 

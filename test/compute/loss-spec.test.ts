@@ -1,19 +1,19 @@
 import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
-import { blockLoss, compensated, finishLanes, huberLoss, LANES, RUN_ELEMENTS, smoothL1Loss, type LossParams } from '../../src/compute/loss-spec.js';
+import { specBlockSum, compensated, finishLanes, huberElement, LANES, RUN_ELEMENTS, smoothL1Element, type LossParams } from '../../src/compute/loss-spec.js';
 import { closeToExactSum, fsum, PARTIAL_ERROR, huberRef, lossRef, neumaierParts, neumaierSum, sameValue, smoothL1Ref } from '../helpers/reference.js';
 
 /** Loss of one pair of elements. */
 function loss1(a: number, b: number, params: LossParams): number {
   const z = new Float64Array(1);
-  blockLoss(Float64Array.of(a), 0, Float64Array.of(b), 0, 1, params, z, 0);
+  specBlockSum(Float64Array.of(a), 0, Float64Array.of(b), 0, 1, params, z, 0);
   return z[0]!;
 }
 
 /** Element losses and the returned sum for whole arrays. */
 function lossAll(a: readonly number[], b: readonly number[], params: LossParams): { z: Float64Array; sum: number } {
   const z = new Float64Array(a.length);
-  const sum = blockLoss(Float64Array.from(a), 0, Float64Array.from(b), 0, a.length, params, z, 0);
+  const sum = specBlockSum(Float64Array.from(a), 0, Float64Array.from(b), 0, a.length, params, z, 0);
   return { z, sum };
 }
 
@@ -237,11 +237,11 @@ testProp(
 );
 
 testProp(
-  'huberLoss and smoothL1Loss are the reference formulas of d = a - b',
+  'huberElement and smoothL1Element are the reference formulas of d = a - b',
   [fc.double(), fc.double(), delta],
   (t, a, b, d) => {
-    t.true(sameValue(huberLoss(a - b, d), huberRef(a, b, d)));
-    t.true(sameValue(smoothL1Loss(a - b, d), smoothL1Ref(a, b, d)));
+    t.true(sameValue(huberElement(a - b, d), huberRef(a, b, d)));
+    t.true(sameValue(smoothL1Element(a - b, d), smoothL1Ref(a, b, d)));
   },
   { numRuns: 200 },
 );
@@ -309,8 +309,8 @@ testProp(
     const a = Float64Array.from(as);
     const b = Float64Array.from(bs);
     const z = new Float64Array(zAt + n + 3).fill(-7);
-    const sum = blockLoss(a, aAt, b, bAt, n, p, z, zAt);
-    t.true(sameValue(blockLoss(a, aAt, b, bAt, n, p, null, 0), sum));
+    const sum = specBlockSum(a, aAt, b, bAt, n, p, z, zAt);
+    t.true(sameValue(specBlockSum(a, aAt, b, bAt, n, p, null, 0), sum));
     for (let i = 0; i < z.length; i++) {
       const inside = i >= zAt && i < zAt + n;
       const want = inside ? lossRef(as[aAt + i - zAt]!, bs[bAt + i - zAt]!, p) : -7;
@@ -320,9 +320,9 @@ testProp(
   { numRuns: 150 },
 );
 
-test('blockLoss of zero elements is 0 and writes nothing', (t) => {
+test('specBlockSum of zero elements is 0 and writes nothing', (t) => {
   const z = Float64Array.of(9);
-  t.is(blockLoss(new Float64Array(0), 0, new Float64Array(0), 0, 0, { delta: 1, huber: true }, z, 0), 0);
+  t.is(specBlockSum(new Float64Array(0), 0, new Float64Array(0), 0, 0, { delta: 1, huber: true }, z, 0), 0);
   t.is(z[0], 9);
 });
 

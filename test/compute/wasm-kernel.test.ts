@@ -1,7 +1,7 @@
 import { fc, testProp } from '@fast-check/ava';
 import test from 'ava';
 import { float64ToHalfBits, roundToHalf } from '../../src/tensor/float16.js';
-import { blockLoss } from '../../src/compute/loss-spec.js';
+import { specBlockSum } from '../../src/compute/loss-spec.js';
 import { WasmKernel, type KernelInput, type KernelOutput } from '../../src/compute/wasm-kernel.js';
 import { KERNEL_WASM_BASE64 } from '../../src/compute/kernel-bytes.js';
 import { halfBitsToNumber } from '../helpers/reference.js';
@@ -55,10 +55,10 @@ testProp('the WebAssembly kernel equals its JavaScript specification bit for bit
   put(kernel.bytes(regions.a), c.a, c.aType);
   put(kernel.bytes(regions.b), b, c.bType);
   const params = { delta: c.delta, huber: c.huber };
-  const wasm = kernel.blockLoss(at, n, c.aType, c.bType, params, c.out);
+  const wasm = kernel.blockSum(at, n, c.aType, c.bType, params, c.out);
 
   const z = new Float64Array(n);
-  const spec = blockLoss(asType(c.a, c.aType), 0, asType(b, c.bType), 0, n, params, z, 0);
+  const spec = specBlockSum(asType(c.a, c.aType), 0, asType(b, c.bType), 0, n, params, z, 0);
   t.is(Object.is(wasm, spec) ? 'same' : `${wasm} vs ${spec}`, 'same');
   if (c.out !== 'none') {
     const zBytes = kernel.bytes(regions.z);
@@ -76,7 +76,7 @@ test('memory grows to fit a large chunk and keeps earlier results right', (t) =>
   t.is(a.length, n);
   new Float32Array(k.bytes(regions.b).buffer, regions.b.offset, n).fill(1);
   // d = 2 > delta = 1: each element's loss is 1*(2 - 0.5) = 1.5.
-  t.is(k.blockLoss(n - 4096, 4096, 'float32', 'float32', { delta: 1, huber: true }, 'none'), 1.5 * 4096);
+  t.is(k.blockSum(n - 4096, 4096, 'float32', 'float32', { delta: 1, huber: true }, 'none'), 1.5 * 4096);
 });
 
 /** Bits of every finite float16; infinities and NaNs (exponent all ones) become 0. */
@@ -89,10 +89,10 @@ test('every finite float16 bit pattern is widened exactly inside the kernel', (t
   new Uint16Array(k.bytes(regions.a).buffer, regions.a.offset, n).set(finiteHalfBits(n));
   new Float64Array(k.bytes(regions.b).buffer, regions.b.offset, n).fill(0.25);
   const params = { delta: 1, huber: true };
-  for (let at = 0; at < n; at += 4096) k.blockLoss(at, 4096, 'float16', 'float64', params, 'float64');
+  for (let at = 0; at < n; at += 4096) k.blockSum(at, 4096, 'float16', 'float64', params, 'float64');
   const got = new Float64Array(k.bytes(regions.z).buffer, regions.z.offset, n);
   const want = new Float64Array(n);
-  blockLoss(Float64Array.from(finiteHalfBits(n), halfBitsToNumber), 0, new Float64Array(n).fill(0.25), 0, n, params, want, 0);
+  specBlockSum(Float64Array.from(finiteHalfBits(n), halfBitsToNumber), 0, new Float64Array(n).fill(0.25), 0, n, params, want, 0);
   const bad = Array.from(got).findIndex((z, i) => !Object.is(z, want[i]));
   t.is(bad, -1, `bits 0x${bad.toString(16)}: ${got[bad]} vs ${want[bad]}`);
 });

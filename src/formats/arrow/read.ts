@@ -12,13 +12,13 @@ import type { ByteOrder, TensorSource, UnsizedTensorSource } from '../../tensor/
 
 /*
  * Arrow IPC (https://arrow.apache.org/docs/format/Columnar.html#serialization-and-interprocess-communication-ipc)
- * in, one column, one record batch at a time (issue 4). This module checks
- * every message's metadata and decodes the schema itself (arrow-metadata.ts),
+ * in, one column, one record batch at a time, never a whole table. This module checks
+ * every message's metadata and decodes the schema itself (metadata.ts),
  * which also counts the rows up front and finds the schema's byte order;
- * arrow-column.ts picks the column. Chunks need not line up with batches:
+ * column.ts picks the column. Chunks need not line up with batches:
  * they are byte ranges of the file where the column's values can be located
  * with certainty, else elements copied out of record batches that
- * apache-arrow decodes (arrow-batches.ts, loaded only then).
+ * apache-arrow decodes (batches.ts, loaded only then).
  */
 
 export interface ArrowReadOptions {

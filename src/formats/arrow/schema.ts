@@ -1,9 +1,9 @@
 /*
  * An Arrow schema as smoothl1 needs it: field names, types, children and
  * custom metadata, decoded from the schema flatbuffer by our own walker
- * (arrow-metadata.ts). Knowing the schema without apache-arrow lets a file
+ * (metadata.ts). Knowing the schema without apache-arrow lets a file
  * whose column can be read as byte ranges open without loading that
- * library (about 50 ms of start-up); apache-arrow is loaded only to decode
+ * library (a large share of a small run's start-up); apache-arrow is loaded only to decode
  * record batches when the column cannot be read that way.
  */
 
