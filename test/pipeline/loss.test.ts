@@ -1,7 +1,7 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SmoothL1Error } from '../../src/tensor/errors.js';
+import { SmoothL1Error, type ErrorCode } from '../../src/tensor/errors.js';
 import { smoothL1Loss } from '../../src/pipeline/loss.js';
 import { parseNpyHeader } from '../../src/formats/npy/read.js';
 import { FIXTURES } from '../helpers/cli.js';
@@ -74,4 +74,32 @@ test('integer, bool and big-endian fixtures give the reference loss', async (t) 
   const bools = await smoothL1Loss(`${FIXTURES}b1-3x4.npy`, `${FIXTURES}b1-3x4.npy`, {});
   t.is(bools.dtype, 'float16');
   t.is(bools.value, 0);
+});
+
+// Library users match failures on `code`, never on message text: each case
+// below is a different kind of failure and must keep its code.
+test('every kind of failure reaches library users as a SmoothL1Error with its stable code', async (t) => {
+  const dir = tempDir(t);
+  const text = join(dir, 'notes.txt');
+  writeFileSync(text, 'not a tensor at all\n');
+  const badHeader = join(dir, 'bad.npy');
+  writeFileSync(badHeader, Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 10, 0]), Buffer.from("{'descr':\n")]));
+  const short = join(dir, 'short.npy');
+  writeFileSync(short, readFileSync(C).subarray(0, readFileSync(C).length - 4));
+  const cases: readonly [ErrorCode, () => Promise<unknown>, string][] = [
+    ['usage', () => smoothL1Loss(C, C, { delta: 0 }), 'delta 0'],
+    ['usage', () => smoothL1Loss(C, C, { output: join(dir, 'o.arrow') }), 'a mean written as Arrow'],
+    ['io', () => smoothL1Loss(join(dir, 'missing.npy'), C), 'a missing input'],
+    ['not-a-tensor', () => smoothL1Loss(text, C), 'a text file'],
+    ['bad-header', () => smoothL1Loss(badHeader, C), 'a malformed .npy header'],
+    ['data-length', () => smoothL1Loss(short, C), 'data shorter than the header says'],
+    ['shape-mismatch', () => smoothL1Loss(C, `${FIXTURES}f8-le-3x4.npy`), 'shapes (5,7) and (3,4)'],
+    ['key', () => smoothL1Loss(C, C, { inputColumn: 'x' }), 'a column asked of an .npy'],
+    ['unsupported', () => smoothL1Loss(F, C, { reorderLimitBytes: 100 }), 'a Fortran input too large to reorder'],
+    ['output', () => smoothL1Loss(C, C, { output: join(dir, 'no-such-dir', 'o.npy') }), 'an output in a missing directory'],
+  ];
+  for (const [code, run, what] of cases) {
+    const err = await t.throwsAsync(run(), { instanceOf: SmoothL1Error }, what);
+    t.is(err?.code, code, what);
+  }
 });

@@ -9,7 +9,7 @@ const ECHO = `
 const { parentPort } = require('node:worker_threads');
 parentPort.on('message', ({ taskId, task }) => {
   if (task.die) process.exit(3);
-  if (task.fail) return parentPort.postMessage({ taskId, result: null, error: { file: 'x.npy', reason: 'bad data' } });
+  if (task.fail) return parentPort.postMessage({ taskId, result: null, error: { code: 'corrupt', file: 'x.npy', reason: 'bad data' } });
   if (task.throwNow) throw new Error('boom');
   const buf = task.buffer;
   new Uint8Array(buf)[0] += 1;
@@ -47,10 +47,11 @@ test('a transferred buffer moves: empty here after sending, whole when it comes 
   t.is(new Uint8Array(back.buffer ?? new ArrayBuffer(1))[0], 1);
 });
 
-test("a worker's error comes back as a SmoothL1Error naming its file", async (t) => {
+test("a worker's error comes back as a SmoothL1Error with its code and file", async (t) => {
   const pool = new WorkerPool<Task, Result>(1, { source: ECHO });
   t.teardown(() => pool.close());
   const err = await t.throwsAsync(pool.run({ n: 1, fail: true }, []), { instanceOf: SmoothL1Error });
+  t.is(err?.code, 'corrupt');
   t.is(err?.file, 'x.npy');
   t.is(err?.reason, 'bad data');
 });
@@ -59,6 +60,7 @@ test('a worker that exits fails its tasks instead of hanging', async (t) => {
   const pool = new WorkerPool<Task, Result>(1, { source: ECHO });
   t.teardown(() => pool.close());
   const err = await t.throwsAsync(pool.run({ n: 1, die: true }, []), { instanceOf: SmoothL1Error });
+  t.is(err?.code, 'worker');
   t.regex(err?.message ?? '', /worker thread failed: exited with code 3/);
   await t.throwsAsync(pool.run({ n: 2 }, []), { message: /worker thread failed/ }, 'later tasks fail too');
 });
