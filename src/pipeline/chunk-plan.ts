@@ -34,9 +34,9 @@ const wholeBlocks = (n: number): number => Math.max(1, Math.ceil(n / BLOCK_ELEME
 /**
  * Elements per chunk: `requested` if set, else RANGE_CHUNK_ELEMENTS when no
  * chunk holds a buffer on this thread (both inputs are file ranges, and the
- * losses need no buffer here), else DEFAULT_CHUNK_ELEMENTS; never more than
- * the tensor, since buffers are sized by the chunk, and whole blocks so that
- * block sums do not depend on it.
+ * losses need no buffer here), else DEFAULT_CHUNK_ELEMENTS; in whole blocks,
+ * so that block sums do not depend on it, and no more blocks than the tensor
+ * needs, since buffers are sized by the chunk.
  */
 export function chunkElementsFor(
   requested: number | undefined,
