@@ -47,7 +47,7 @@ async function bundleCli() {
     chunkNames: 'chunks/[name]-[hash]',
     // commander is CommonJS and requires Node's built-ins, which an ES module has no require() for.
     banner: { js: "import { createRequire as __smoothl1Require } from 'node:module'; const require = __smoothl1Require(import.meta.url);" },
-    // There is no package.json two levels above dist/bundle/ (see src/cli/version.ts and src/workers/worker-script.ts).
+    // There is no package.json three levels above dist/bundle/ (see src/cli/version.ts and src/workers/worker-script.ts).
     define: {
       SMOOTHL1_VERSION: JSON.stringify(packageVersion()),
       SMOOTHL1_WORKER_FILE: JSON.stringify(`./${WORKER_FILE}`),

@@ -1,14 +1,23 @@
 import { Command, CommanderError } from 'commander';
+import { WRITER_NAMES } from '../formats/index.js';
 import { STDOUT } from '../io/output.js';
 import { BrokenPipe, stdoutSink } from '../io/sink.js';
 import { smoothL1Loss } from '../pipeline/loss.js';
 import { DEFAULT_OPTIONS } from '../pipeline/options.js';
 import { formatScalar } from '../print/scalar.js';
 import { SmoothL1Error } from '../tensor/errors.js';
-import { EXIT_FAILURE, EXIT_GATE, EXIT_OK, exitOnSignals, exitProcess } from './exit.js';
+import { EXIT_FAILURE, EXIT_GATE, EXIT_OK, EXIT_SIGINT, EXIT_SIGTERM, exitOnSignals, exitProcess } from './exit.js';
 import { passesGate } from './gate.js';
 import { parseFailAbove, parseOptions, type RawOptions } from './options.js';
 import { version } from './version.js';
+
+/** The README's table of exit statuses, at the end of --help. */
+const EXIT_STATUS_HELP = `
+Exit status:
+  ${EXIT_OK}        the loss was computed (and written); also when the reader of stdout went away
+  ${EXIT_GATE}        --fail-above: the loss is above LIMIT, or NaN
+  ${EXIT_FAILURE}        bad input, bad usage, or an output that cannot be written (one line on stderr)
+  ${EXIT_SIGINT}/${EXIT_SIGTERM}  interrupted by SIGINT/SIGTERM; no temporary file is left`;
 
 function program(): Command {
   return new Command('smoothl1')
@@ -19,12 +28,13 @@ function program(): Command {
     .option('-d, --delta <D>', 'where the loss turns from quadratic to linear; finite, > 0', '1.0')
     .option('--no-huber', "divide the loss by delta: PyTorch's smooth_l1_loss(beta=delta)")
     .option('-o, --output <path>', "write the loss to PATH ('-' for stdout); required for --reduction none")
-    .option('--format <fmt>', 'output format: npy | arrow | arrows (default: from the extension, else the input\'s)')
+    .option('--format <fmt>', `output format: ${WRITER_NAMES.join(' | ')} (default: from the extension, else the input's)`)
     .option('--input-column <name>', 'the Arrow column of INPUT to read')
     .option('--label-column <name>', 'the Arrow column of LABEL to read')
     .option('--fail-above <LIMIT>', 'exit with status 1 when the loss is above LIMIT or NaN (a CI gate)')
     .option('-t, --threads <N>', `worker threads for inputs of 64 Mi elements or more (default: ${DEFAULT_OPTIONS.threads}, the available parallelism)`)
     .version(version(), '-V, --version')
+    .addHelpText('after', EXIT_STATUS_HELP)
     .exitOverride()
     // Errors are printed once, our way, by main().
     .configureOutput({ outputError: () => undefined });

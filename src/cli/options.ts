@@ -2,6 +2,7 @@ import { usageError, type SmoothL1Error } from '../tensor/errors.js';
 import type { LossOptions } from '../pipeline/options.js';
 import type { Reduction } from '../compute/reduce.js';
 import type { TensorFormat } from '../tensor/tensor.js';
+import { isWriterName, WRITER_NAMES } from '../formats/index.js';
 
 /** Flag values as commander hands them over, before any meaning is given to them. */
 export interface RawOptions {
@@ -40,12 +41,13 @@ function parseDelta(text: string): number {
   return value;
 }
 
-const FORMATS: readonly TensorFormat[] = ['npy', 'arrow', 'arrows'];
+/** 'a, b or c'. */
+const orList = (names: readonly string[]): string =>
+  names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}`;
 
 function parseFormat(text: string): TensorFormat {
-  const found = FORMATS.find((f) => f === text);
-  if (found === undefined) throw usage(`--format must be npy, arrow or arrows, got '${text}'`);
-  return found;
+  if (!isWriterName(text)) throw usage(`--format must be ${orList(WRITER_NAMES)}, got '${text}'`);
+  return text;
 }
 
 function parsePositiveInt(flag: string, text: string): number {

@@ -9,7 +9,9 @@ import { npyScalar } from './npy/write.js';
 /*
  * The one table of formats. A new format is a folder beside npy/ and arrow/
  * exporting a TensorReader (and a TensorWriterFormat if it can be written),
- * and a line in READERS (and WRITERS) here: nothing else changes.
+ * a line in READERS (and WRITERS, with its --format name in TensorFormat)
+ * here: pipeline/, workers/ and compute/ do not change, and the CLI takes
+ * its --format names from this table.
  */
 
 /** Readers in the order they are asked to recognise a file's first bytes. */
@@ -40,7 +42,7 @@ export const unrecognised = (file: string): SmoothL1Error =>
 /** The format an output path's extension asks for, if any. */
 function formatByExtension(target: string): TensorFormat | undefined {
   const extension = extname(target).toLowerCase();
-  return (Object.keys(WRITERS) as TensorFormat[]).find((name) => WRITERS[name].extensions.includes(extension));
+  return WRITER_NAMES.find((name) => WRITERS[name].extensions.includes(extension));
 }
 
 /**
@@ -68,6 +70,12 @@ export function writerBeforeOpening(target: string | undefined, explicit: Tensor
 }
 
 export const writerOf = (format: TensorFormat): TensorWriterFormat => WRITERS[format];
+
+/** The names --format takes, in the table's order. */
+export const WRITER_NAMES = Object.keys(WRITERS) as readonly TensorFormat[];
+
+/** Whether `name` is a format smoothl1 writes: library callers in plain JavaScript can pass any string. */
+export const isWriterName = (name: string): name is TensorFormat => (WRITER_NAMES as readonly string[]).includes(name);
 
 /** The whole file for a reduced loss: a 0-d .npy, the one format here that holds a scalar (see holdsScalars). */
 export const scalarFile: (value: number, dtype: FloatDType) => Uint8Array = npyScalar;

@@ -16,7 +16,8 @@ export const DEFAULT_CHUNK_ELEMENTS = 1 << 19;
  * buffer here either (a mean or sum, or an output that workers write by
  * position): such a task holds no buffer on the main thread, and a worker
  * takes it in slices, so its size costs no memory, while a quarter as many
- * tasks cut the time spent passing messages (see the README's benchmark).
+ * tasks cut the time spent passing messages (the README's performance section
+ * has the measurement).
  */
 export const RANGE_CHUNK_ELEMENTS = 1 << 21;
 

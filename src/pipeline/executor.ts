@@ -1,3 +1,4 @@
+import { internalError, SmoothL1Error } from '../tensor/errors.js';
 import { newScratch } from '../compute/stage.js';
 import { runLossTask, type LossResult, type LossTask } from '../workers/loss-task.js';
 import { WorkerPool } from '../workers/pool.js';
@@ -20,7 +21,8 @@ export function inlineExecutor(): LossExecutor {
       try {
         return Promise.resolve(runLossTask(task, scratch).result);
       } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        // As a worker reports it (toErrorPayload): the code must not depend on the thread count.
+        return Promise.reject(err instanceof SmoothL1Error ? err : internalError(err instanceof Error ? err.message : String(err)));
       }
     },
     close: () => Promise.resolve(),

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { Reduction } from '../compute/reduce.js';
 
 export type { Reduction };
+import { isWriterName, WRITER_NAMES } from '../formats/index.js';
 import { usageError } from '../tensor/errors.js';
 import type { TensorFormat } from '../tensor/tensor.js';
 import { REORDER_LIMIT_BYTES } from './fortran-order.js';
@@ -52,4 +53,5 @@ export function checkOptions(inputPath: string, labelPath: string, opts: LossOpt
   if (!(Number.isFinite(opts.delta) && opts.delta > 0)) throw usageError(`delta must be a finite number > 0, got ${opts.delta}`);
   if (opts.reduction === 'none' && opts.output === undefined) throw usageError("reduction 'none' needs an output (--output PATH, or - for stdout)");
   if (inputPath === STDIN && labelPath === STDIN) throw usageError("at most one of INPUT and LABEL can be '-' (stdin)");
+  if (opts.format !== undefined && !isWriterName(opts.format)) throw usageError(`format must be one of ${WRITER_NAMES.join(', ')}, got '${String(opts.format)}'`);
 }

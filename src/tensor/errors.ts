@@ -77,10 +77,15 @@ export const unsupportedDescr = (file: string, descr: string, kind: string): Smo
 
 export const shapeTooLarge = (file: string): SmoothL1Error => new SmoothL1Error('unsupported', file, 'shape too large');
 
-/** Maps a Node system error from opening, reading or writing a file to our error. */
+/**
+ * Maps a Node system error from opening, reading or writing a file to our
+ * error, code 'io'. Anything else thrown there (no errno code such as
+ * ENOENT, say a TypeError) is a bug of ours: code 'internal'.
+ */
 export function fromSystemError(file: string, err: unknown): SmoothL1Error {
   if (err instanceof SmoothL1Error) return err;
   const code = err instanceof Error && 'code' in err ? String(err.code) : '';
+  if (!/^E[A-Z]+$/.test(code)) return new SmoothL1Error('internal', file, err instanceof Error ? err.message : String(err));
   const reasons: Record<string, string> = {
     ENOENT: 'no such file',
     EACCES: 'permission denied',

@@ -47,8 +47,8 @@ export type OpenedTensor =
 /** Reads one format: tells it by its first bytes, then opens a file or a stream of it. */
 export interface TensorReader {
   /**
-   * The format of a file starting with `prefix` (MAGIC_BYTES, or fewer in a
-   * shorter file), or undefined when it is not this reader's.
+   * The format of a file starting with `prefix` (at least MAGIC_BYTES, or
+   * the whole of a shorter file), or undefined when it is not this reader's.
    */
   sniff(prefix: Uint8Array): TensorFormat | undefined;
   /** `key` selects a column or member; a format without any refuses one. */

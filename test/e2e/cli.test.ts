@@ -37,6 +37,8 @@ test('--help lists every option and exits 0', async (t) => {
   for (const flag of ['--reduction', '--delta', '--no-huber', '--output', '--threads', '--version']) {
     t.true(r.stdout.toString().includes(flag), flag);
   }
+  // The exit statuses end the help, as in the README's table.
+  t.regex(r.stdout.toString(), /Exit status:\n  0 .*\n  1 .*\n  2 .*\n  130\/143 .*\n$/);
 });
 
 test('an unknown option is a usage error', async (t) => {

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SmoothL1Error, type ErrorCode } from '../../src/tensor/errors.js';
 import { smoothL1Loss } from '../../src/pipeline/loss.js';
+import type { LossOptions } from '../../src/pipeline/options.js';
 import { parseNpyHeader } from '../../src/formats/npy/read.js';
 import { FIXTURES } from '../helpers/cli.js';
 import { readNpyFile, readNpyValues } from '../helpers/npy.js';
@@ -86,6 +87,8 @@ test('every kind of failure reaches library users as a SmoothL1Error with its st
   writeFileSync(badHeader, Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 10, 0]), Buffer.from("{'descr':\n")]));
   const short = join(dir, 'short.npy');
   writeFileSync(short, readFileSync(C).subarray(0, readFileSync(C).length - 4));
+  // What a caller without TypeScript can pass.
+  const plainJsOptions: Partial<LossOptions> = JSON.parse(`{"reduction": "none", "output": ${JSON.stringify(join(dir, 'x.out'))}, "format": "NPY"}`);
   const cases: readonly [ErrorCode, () => Promise<unknown>, string][] = [
     ['usage', () => smoothL1Loss(C, C, { delta: 0 }), 'delta 0'],
     ['usage', () => smoothL1Loss(C, C, { output: join(dir, 'o.arrow') }), 'a mean written as Arrow'],
@@ -97,6 +100,7 @@ test('every kind of failure reaches library users as a SmoothL1Error with its st
     ['key', () => smoothL1Loss(C, C, { inputColumn: 'x' }), 'a column asked of an .npy'],
     ['unsupported', () => smoothL1Loss(F, C, { reorderLimitBytes: 100 }), 'a Fortran input too large to reorder'],
     ['output', () => smoothL1Loss(C, C, { output: join(dir, 'no-such-dir', 'o.npy') }), 'an output in a missing directory'],
+    ['usage', () => smoothL1Loss(C, C, plainJsOptions), 'a --format name no format has, from plain JavaScript'],
   ];
   for (const [code, run, what] of cases) {
     const err = await t.throwsAsync(run(), { instanceOf: SmoothL1Error }, what);

@@ -28,7 +28,10 @@ test('fromSystemError maps OS error codes to io errors with a readable reason', 
   }
   // An unknown code, or no Error at all, keeps what it said.
   t.is(fromSystemError('a.npy', systemError('EWEIRD')).reason, "EWEIRD: something, open 'x'");
-  t.like(fromSystemError('a.npy', 'boom'), { code: 'io', reason: 'boom' });
+  t.like(fromSystemError('a.npy', 'boom'), { code: 'internal', reason: 'boom' });
+  // Something with no errno code is not the operating system's refusal but a bug of ours.
+  t.like(fromSystemError('a.npy', new TypeError('x is undefined')), { code: 'internal', reason: 'x is undefined' });
+  t.like(fromSystemError('a.npy', systemError('EWEIRD')), { code: 'io' });
 });
 
 test('fromSystemError keeps an existing SmoothL1Error as it is', (t) => {
