@@ -66,6 +66,7 @@ export function parseOptions(raw: RawOptions, defaults: LossOptions): LossOption
   if (reduction === 'none' && raw.output === undefined) {
     throw usage("--reduction none writes a tensor: give --output PATH (or --output - for stdout)");
   }
+  if (raw.format !== undefined && raw.output === undefined) throw usage('--format chooses the format of --output, and there is none: give --output PATH too, or drop --format');
   return {
     reduction,
     delta: parseDelta(raw.delta),

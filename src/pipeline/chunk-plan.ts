@@ -51,10 +51,10 @@ export function chunkElementsFor(
   return wholeBlocks(Math.min(chosen, count));
 }
 
-/** The size of the largest regular file among `paths`; 0 for what is not one (opening reports why). */
-async function largestFileBytes(paths: readonly string[]): Promise<number> {
-  const sizes = await Promise.all(paths.map((p) => stat(p).then((st) => (st.isFile() ? st.size : 0), () => 0)));
-  return Math.max(0, ...sizes);
+/** The sizes of the regular files among `paths`; what is not one is left out (opening reports why). */
+async function fileSizes(paths: readonly string[]): Promise<number[]> {
+  const sizes = await Promise.all(paths.map((p) => stat(p).then((st) => (st.isFile() ? st.size : undefined), () => undefined)));
+  return sizes.filter((s) => s !== undefined);
 }
 
 export interface PoolPlan {
@@ -66,12 +66,21 @@ export interface PoolPlan {
 /**
  * Workers take tens of milliseconds to start: when the files are surely
  * large enough to need them, start them while the inputs are being opened.
- * A file of B bytes holds at least B/8 elements.
+ * The inputs have the same element count n (else pairing fails), and a file
+ * of B bytes holds from B/8 (float64, less its header) to B elements (one
+ * byte each): so n is at least the largest file's B/8, and the chunks are at
+ * most the smallest file's B over the smallest chunk. No more workers start
+ * than there can be chunks.
  */
 export async function startPoolEarly(paths: readonly string[], plan: PoolPlan): Promise<LossExecutor | undefined> {
   if (plan.threads <= 1) return undefined;
-  const atLeast = (await largestFileBytes(paths)) / 8;
-  return atLeast >= Math.max(plan.poolMinElements, 2 * (plan.chunkElements ?? DEFAULT_CHUNK_ELEMENTS)) ? poolExecutor(plan.threads) : undefined;
+  const sizes = await fileSizes(paths);
+  if (sizes.length === 0) return undefined;
+  const atLeast = Math.max(...sizes) / 8;
+  if (atLeast < Math.max(plan.poolMinElements, 2 * (plan.chunkElements ?? DEFAULT_CHUNK_ELEMENTS))) return undefined;
+  const smallestChunk = wholeBlocks(plan.chunkElements ?? DEFAULT_CHUNK_ELEMENTS);
+  const threads = Math.min(plan.threads, Math.ceil(Math.min(...sizes) / smallestChunk));
+  return threads > 1 ? poolExecutor(threads) : undefined;
 }
 
 /** Where the chunks run: the pool started early if any, else workers when there are enough elements and chunks, else this thread. */

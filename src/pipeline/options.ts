@@ -53,5 +53,6 @@ export function checkOptions(inputPath: string, labelPath: string, opts: LossOpt
   if (!(Number.isFinite(opts.delta) && opts.delta > 0)) throw usageError(`delta must be a finite number > 0, got ${opts.delta}`);
   if (opts.reduction === 'none' && opts.output === undefined) throw usageError("reduction 'none' needs an output (--output PATH, or - for stdout)");
   if (inputPath === STDIN && labelPath === STDIN) throw usageError("at most one of INPUT and LABEL can be '-' (stdin)");
+  if (opts.format !== undefined && opts.output === undefined) throw usageError('format chooses the format of the output, and there is none');
   if (opts.format !== undefined && !isWriterName(opts.format)) throw usageError(`format must be one of ${WRITER_NAMES.join(', ')}, got '${String(opts.format)}'`);
 }

@@ -62,8 +62,8 @@ test('every flag given is taken', (t) => {
 });
 
 test('--format takes npy, arrow or arrows only', (t) => {
-  for (const format of ['npy', 'arrow', 'arrows'] as const) t.is(parseOptions(raw({ format }), DEFAULTS).format, format);
-  const err = t.throws(() => parseOptions(raw({ format: 'feather' }), DEFAULTS), { instanceOf: SmoothL1Error });
+  for (const format of ['npy', 'arrow', 'arrows'] as const) t.is(parseOptions(raw({ format, output: 'o' }), DEFAULTS).format, format);
+  const err = t.throws(() => parseOptions(raw({ format: 'feather', output: 'o' }), DEFAULTS), { instanceOf: SmoothL1Error });
   t.regex(err?.reason ?? '', /--format must be npy, arrow or arrows/);
 });
 
@@ -198,4 +198,12 @@ test('SMOOTHL1_POOL_MIN_ELEMENTS takes 0 and positive integers, and nothing else
   t.is(parseOptions(raw({ poolMinElements: '4096' }), DEFAULTS).poolMinElements, 4096);
   t.is(parseOptions(raw({}), DEFAULTS).poolMinElements, DEFAULTS.poolMinElements);
   for (const text of ['00', '-1', '1.5', '', 'x']) usageError(t, () => parseOptions(raw({ poolMinElements: text }), DEFAULTS));
+});
+
+// Nothing is written without --output, so a --format there means nothing:
+// say so, rather than object to the format of an output that does not exist.
+test('--format without --output is refused, naming both', (t) => {
+  const err = t.throws(() => parseOptions(raw({ format: 'arrow' }), DEFAULTS), { instanceOf: SmoothL1Error });
+  t.is(err?.code, 'usage');
+  t.regex(err?.reason ?? '', /--format .*--output/);
 });

@@ -208,6 +208,19 @@ test('--fail-above gates on the loss: status 0 at or below, 1 above, the scalar 
   assertFailure(t, await runCli([PRED, TARGET, '-r', 'none', '-o', '-', '--fail-above', '1']), /scalar loss/);
 });
 
+test('--fail-above fails an infinite loss, even when the limit is beyond the dtype range', async (t) => {
+  // float16 60000 against -60000: the loss 119999.5 overflows float16 to inf.
+  // 100000 also rounds to inf in float16; as real numbers inf is above it.
+  const dir = tempDir(t);
+  const a = writeNpy(join(dir, 'a.npy'), 'float16', [1], new Uint8Array(new Uint16Array([0x7b53]).buffer));
+  const b = writeNpy(join(dir, 'b.npy'), 'float16', [1], new Uint8Array(new Uint16Array([0xfb53]).buffer));
+  for (const limit of ['100000', '65504', '1e300']) {
+    const r = await runCli([a, b, '--fail-above', limit]);
+    t.is(r.stdout.toString(), 'inf\n');
+    t.is(r.code, 1, `--fail-above ${limit}`);
+  }
+});
+
 test('--fail-above fails a NaN loss', async (t) => {
   const nan = `${CONFORMANCE}nan_propagates.input.npy`;
   const r = await runCli([nan, `${CONFORMANCE}nan_propagates.label.npy`, '--fail-above', '1e30']);

@@ -2,8 +2,11 @@ import test from 'ava';
 import { fc, testProp } from '@fast-check/ava';
 import { BLOCK_ELEMENTS } from '../../src/compute/loss-spec.js';
 import { inlineExecutor } from '../../src/pipeline/executor.js';
-import { chunkElementsFor, DEFAULT_CHUNK_ELEMENTS, executorFor, RANGE_CHUNK_ELEMENTS } from '../../src/pipeline/chunk-plan.js';
+import { chunkElementsFor, DEFAULT_CHUNK_ELEMENTS, executorFor, RANGE_CHUNK_ELEMENTS, startPoolEarly } from '../../src/pipeline/chunk-plan.js';
 import type { TensorSource } from '../../src/tensor/tensor.js';
+import { join } from 'node:path';
+import { writeNpy } from '../helpers/make-npy.js';
+import { tempDir } from '../helpers/tmp.js';
 
 /** A source that only says how large its range chunks may be; planning reads nothing else. */
 function source(rangeChunkElements?: number): TensorSource {
@@ -66,4 +69,23 @@ test('enough elements and chunks start a pool no larger than the chunks; an earl
   await pool.close();
   const early = inlineExecutor();
   t.is(executorFor({ threads: 1, poolMinElements: BIG, chunkElements: undefined }, 1, 1, early), early);
+});
+
+// Under the test knobs (tiny chunks, no pool threshold) a 12-element file once
+// started --threads workers while it was being opened: 40 workers and 221 MB
+// for one chunk. The early pool may start no more workers than there can be
+// chunks, as the later one does.
+test('the early pool starts no more workers than the files can have chunks', async (t) => {
+  const dir = tempDir(t);
+  const plan = { threads: 40, poolMinElements: 0, chunkElements: 1 };
+  const small = writeNpy(join(dir, 'small.npy'), 'float32', [12], new Uint8Array(48));
+  t.is(await startPoolEarly([small, small], plan), undefined, 'one chunk at most: no pool');
+  // 16 Ki one-byte elements in chunks of one block (4096, the least a chunk
+  // holds): 4 chunks, and the bound from the file size (header included) is 5.
+  const n = 4 * BLOCK_ELEMENTS;
+  const bytes = writeNpy(join(dir, 'bytes.npy'), 'int8', [n], new Uint8Array(n));
+  const pool = await startPoolEarly([bytes, bytes], plan);
+  t.teardown(() => pool?.close());
+  t.truthy(pool, 'several chunks: a pool starts early');
+  t.is(pool?.parallelism, 2 * 5, 'two tasks a worker, five workers, not forty');
 });

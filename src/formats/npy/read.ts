@@ -66,8 +66,14 @@ export function parseNpyHeader(file: string, bytes: Uint8Array): NpyLayout {
   return { header: { file, dtype, byteOrder, shape: dims, fortranOrder: fortran }, dataOffset: end };
 }
 
+/** NumPy's NPY_MAXDIMS (numpy/_core/include/numpy/ndarraytypes.h): np.load refuses more axes. */
+export const MAX_DIMS = 64;
+
 function parseShape(file: string, shape: PyValue | undefined): number[] {
   if (!Array.isArray(shape)) throw new SmoothL1Error('bad-header', file, "malformed .npy header: 'shape' must be a tuple");
+  if (shape.length > MAX_DIMS) {
+    throw new SmoothL1Error('unsupported', file, `${shape.length} dimensions; NumPy arrays have at most ${MAX_DIMS}`);
+  }
   const dims = shape.map((d) => {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
       throw new SmoothL1Error('bad-header', file, `malformed .npy header: bad dimension ${JSON.stringify(d)} in 'shape'`);

@@ -8,6 +8,7 @@ import { SmoothL1Error } from '../../../src/tensor/errors.js';
 import { checkDataLength, hasNpyMagic, npyFileSource, npyHeaderEnd, parseDescr, parseNpyHeader } from '../../../src/formats/npy/read.js';
 import type { DType } from '../../../src/tensor/tensor.js';
 import { ITEM_BYTES } from '../../helpers/reference.js';
+import { npyBytes } from '../../helpers/make-npy.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const FIXTURES = join(ROOT, 'fixtures');
@@ -380,3 +381,14 @@ testProp(
   },
   { numRuns: 200 },
 );
+
+// NumPy arrays have at most 64 axes (NPY_MAXDIMS); np.load refuses more,
+// and so do we, with a clear line, rather than work through a header that
+// claims thousands.
+test('more than 64 dimensions are refused as NumPy refuses them; 64 are read', (t) => {
+  const header = (ndim: number): Uint8Array => npyBytes('float32', new Array<number>(ndim).fill(1), new Uint8Array(4));
+  t.deepEqual(parseNpyHeader('64.npy', header(64)).header.shape.length, 64);
+  const err = t.throws(() => parseNpyHeader('65.npy', header(65)), { instanceOf: SmoothL1Error });
+  t.is(err?.code, 'unsupported');
+  t.regex(err?.reason ?? '', /65 dimensions; NumPy arrays have at most 64/);
+});
