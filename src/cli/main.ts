@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { WRITER_NAMES } from '../formats/index.js';
-import { STDOUT } from '../io/output.js';
+import { writesToStdout } from '../io/output.js';
 import { BrokenPipe, stdoutSink } from '../io/sink.js';
 import { smoothL1Loss } from '../pipeline/loss.js';
 import { DEFAULT_OPTIONS } from '../pipeline/options.js';
@@ -65,7 +65,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const summary = await smoothL1Loss(inputPath, labelPath, options);
     if (summary.value === undefined) return EXIT_OK;
     const text = formatScalar(summary.value, summary.dtype);
-    if (options.output !== STDOUT) await stdoutSink().write(new TextEncoder().encode(`${text}\n`));
+    // Output written to stdout (-o -, or -o /dev/stdout) is the .npy itself: no text after it.
+    if (!writesToStdout(options.output)) await stdoutSink().write(new TextEncoder().encode(`${text}\n`));
     if (failAbove !== undefined && !passesGate(summary.value, summary.dtype, failAbove)) {
       process.stderr.write(`smoothl1: loss ${text} is above --fail-above ${flags.failAbove ?? ''}\n`);
       return EXIT_GATE;

@@ -1,14 +1,14 @@
-import { promises as fsp } from 'node:fs';
+import { fstatSync, promises as fsp, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { fromSystemError, SmoothL1Error } from '../tensor/errors.js';
 import type { ByteSink } from '../tensor/format.js';
 import { openAtomicFile } from './atomic-file.js';
-import { deviceSink, stdoutSink } from './sink.js';
+import { deviceSink, stdoutSink, streamSink } from './sink.js';
 
 /** The path that means standard output. */
 export const STDOUT = '-';
 
-async function statOrUndefined(path: string): Promise<Awaited<ReturnType<typeof fsp.stat>> | undefined> {
+async function statOrUndefined(path: string): Promise<Stats | undefined> {
   try {
     return await fsp.stat(path);
   } catch (err) {
@@ -38,20 +38,58 @@ export async function checkOutputPath(target: string, inputs: readonly string[])
   }
 }
 
+/** Our standard output and error: a path naming the file one of them is open on is written through it. */
+const OWN_STREAMS = [
+  { fd: 1, name: '<stdout>', stream: (): NodeJS.WriteStream => process.stdout },
+  { fd: 2, name: '<stderr>', stream: (): NodeJS.WriteStream => process.stderr },
+] as const;
+
+/** Which of our own streams is open on the file `existing` describes, if any. */
+function ownStreamOn(existing: Stats): (typeof OWN_STREAMS)[number] | undefined {
+  return OWN_STREAMS.find(({ fd }) => {
+    try {
+      const own = fstatSync(fd);
+      return own.dev === existing.dev && own.ino === existing.ino;
+    } catch {
+      return false; // Not open: nothing of ours to write through.
+    }
+  });
+}
+
 /**
- * The sink for an output path: stdout for '-'; for an existing FIFO or
- * device (`-o /dev/stdout`, process substitution), the target itself, as
- * renaming a temporary file over it would replace the device; otherwise a
- * temporary file renamed over the target (the file a link points to) on
- * success.
+ * Whether output to `target` goes to our own standard output: '-', or a path
+ * such as /dev/stdout naming the file it is open on. The CLI then prints no
+ * scalar after the output's bytes.
+ */
+export function writesToStdout(target: string | undefined): boolean {
+  if (target === undefined) return false;
+  if (target === STDOUT) return true;
+  try {
+    return ownStreamOn(statSync(target))?.fd === 1;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The sink for an output path: stdout for '-'. A path naming a file our own
+ * stdout or stderr is open on (`-o /dev/stdout >> log.txt`) is written
+ * through that descriptor, appending where the shell opened it to append:
+ * renaming over the file would lose what it held, and what we print after.
+ * An existing FIFO or device (process substitution, /dev/null) is written
+ * in place, as renaming over it would replace the device. Anything else gets
+ * a temporary file renamed over the target (the file a link points to) on
+ * success, keeping the owner and mode of a file it replaces.
  */
 export async function openOutput(target: string): Promise<ByteSink> {
   if (target === STDOUT) return stdoutSink();
   const existing = await statOrUndefined(target);
   if (existing === undefined) return openAtomicFile(target);
+  const own = ownStreamOn(existing);
+  if (own !== undefined) return streamSink(own.stream(), own.name);
   if (!existing.isFile()) return deviceSink(target);
-  // Through a symbolic link (say /dev/stdout redirected to a file), replace what it points to, not the link.
-  return openAtomicFile(await fsp.realpath(target));
+  // Through a symbolic link, replace what it points to, not the link.
+  return openAtomicFile(await fsp.realpath(target), { mode: existing.mode, uid: existing.uid, gid: existing.gid });
 }
 
 /** Writes `bytes` as the whole of `target`'s output: all of it, or (failing) nothing. */

@@ -10,19 +10,22 @@ export class BrokenPipe extends SmoothL1Error {
   }
 }
 
-export function stdoutSink(stream: NodeJS.WriteStream = process.stdout): ByteSink {
+/** Writes to a stream of ours (stdout, stderr), named `name` in errors; a closed reader raises BrokenPipe. */
+export function streamSink(stream: NodeJS.WriteStream, name: string): ByteSink {
   return {
     write: (bytes) =>
       new Promise<void>((resolve, reject) => {
         stream.write(bytes, (err) => {
           if (err === undefined || err === null) resolve();
-          else reject('code' in err && err.code === 'EPIPE' ? new BrokenPipe('<stdout>') : fromSystemError('<stdout>', err));
+          else reject('code' in err && err.code === 'EPIPE' ? new BrokenPipe(name) : fromSystemError(name, err));
         });
       }),
     commit: () => Promise.resolve(),
     abort: () => Promise.resolve(),
   };
 }
+
+export const stdoutSink = (): ByteSink => streamSink(process.stdout, '<stdout>');
 
 /**
  * Writes straight into an existing target that is not a regular file (a
