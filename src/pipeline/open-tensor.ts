@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { MAGIC_BYTES, readerFor, unrecognised } from '../formats/index.js';
+import { openDeviceStream } from '../io/device-stream.js';
 import { readAtMost } from '../io/read-at.js';
 import { StreamReader } from '../io/stream-reader.js';
 import { fromSystemError, SmoothL1Error } from '../tensor/errors.js';
@@ -21,15 +22,14 @@ export type OpenedInput = OpenedTensor & { readonly format: TensorFormat };
 async function openFile(file: string, key: string | undefined): Promise<OpenedInput> {
   let handle: fsp.FileHandle | undefined;
   try {
+    // Told before opening: a FIFO must be opened once, as a stream (closing
+    // a first descriptor could leave its writer with no reader, and kill it).
+    const kind = await fsp.stat(file);
+    if (kind.isDirectory()) throw new SmoothL1Error('io', file, 'is a directory, not a file');
+    if (!kind.isFile()) return await openStream(file, await openDeviceStream(file), key, true);
     handle = await fsp.open(file, 'r');
     const stat = await handle.stat();
-    if (stat.isDirectory()) throw new SmoothL1Error('io', file, 'is a directory, not a file');
-    if (!stat.isFile()) {
-      // A FIFO or device (`<(command)`): read it as a stream, as stdin is read.
-      const stream = handle.createReadStream();
-      handle = undefined;
-      return await openStream(file, stream, key);
-    }
+    if (!stat.isFile()) throw new SmoothL1Error('io', file, 'was replaced by something other than a file while being opened');
     if (stat.size === 0) throw new SmoothL1Error('not-a-tensor', file, 'empty file (0 bytes), not a tensor');
     const head = new Uint8Array(Math.min(PREFIX_BYTES, stat.size));
     const prefix = head.subarray(0, readAtMost(file, handle.fd, head, 0));
@@ -43,14 +43,23 @@ async function openFile(file: string, key: string | undefined): Promise<OpenedIn
   }
 }
 
-/** A tensor arriving on a stream that cannot seek: stdin, a FIFO, a device. */
-async function openStream(file: string, readable: Readable, key: string | undefined): Promise<OpenedInput> {
+/**
+ * A tensor arriving on a stream that cannot seek: stdin, a FIFO, a device.
+ * A stream we opened (`owned`) is closed if opening the tensor fails; stdin
+ * is not ours to close.
+ */
+async function openStream(file: string, readable: Readable, key: string | undefined, owned: boolean): Promise<OpenedInput> {
   const stream = new StreamReader(readable);
-  const prefix = await stream.read(MAGIC_BYTES);
-  if (prefix.length === 0) throw new SmoothL1Error('not-a-tensor', file, 'empty input (0 bytes), not a tensor');
-  const found = readerFor(prefix);
-  if (found === undefined) throw unrecognised(file);
-  return { format: found.format, ...(await found.reader.openStream({ file, prefix, stream }, key)) };
+  try {
+    const prefix = await stream.read(MAGIC_BYTES);
+    if (prefix.length === 0) throw new SmoothL1Error('not-a-tensor', file, 'empty input (0 bytes), not a tensor');
+    const found = readerFor(prefix);
+    if (found === undefined) throw unrecognised(file);
+    return { format: found.format, ...(await found.reader.openStream({ file, prefix, stream }, key)) };
+  } catch (err) {
+    if (owned) await stream.close();
+    throw err;
+  }
 }
 
 /**
@@ -60,4 +69,4 @@ async function openStream(file: string, readable: Readable, key: string | undefi
  * devices are read as streams, like stdin.
  */
 export const openTensor = (file: string, key?: string): Promise<OpenedInput> =>
-  file === STDIN ? openStream(STDIN_NAME, process.stdin, key) : openFile(file, key);
+  file === STDIN ? openStream(STDIN_NAME, process.stdin, key, false) : openFile(file, key);

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { SmoothL1Error, type ErrorCode } from '../tensor/errors.js';
+import { internalError, SmoothL1Error, type ErrorCode } from '../tensor/errors.js';
 
 /** Main thread → worker. */
 export interface TaskMessage<T> {
@@ -98,6 +98,11 @@ export class WorkerPool<T, R> {
     return this.#workers.length;
   }
 
+  /** Tasks sent and not yet answered. */
+  get inFlight(): number {
+    return this.#workers.reduce((n, w) => n + w.pending.size, 0);
+  }
+
   run(task: T, transfer: readonly ArrayBuffer[]): Promise<R> {
     const target = this.#workers.reduce((best, w) => (w.pending.size < best.pending.size ? w : best));
     const failed = this.#closed ? workerCrashed('pool is closed') : target.failure;
@@ -106,7 +111,13 @@ export class WorkerPool<T, R> {
     return new Promise<R>((resolve, reject) => {
       target.pending.set(taskId, { resolve, reject });
       const message: TaskMessage<T> = { taskId, task };
-      target.worker.postMessage(message, [...transfer]);
+      try {
+        target.worker.postMessage(message, [...transfer]);
+      } catch (err) {
+        // Not sent (a value that cannot be cloned, a buffer already transferred): no answer will come.
+        target.pending.delete(taskId);
+        reject(internalError(`a task could not be sent to a worker: ${err instanceof Error ? err.message : String(err)}`));
+      }
     });
   }
 

@@ -23,6 +23,7 @@ interface Task {
   readonly die?: boolean;
   readonly fail?: boolean;
   readonly throwNow?: boolean;
+  readonly notCloneable?: () => number;
 }
 interface Result {
   readonly n: number;
@@ -69,4 +70,17 @@ test('a worker that throws fails its tasks', async (t) => {
   const pool = new WorkerPool<Task, Result>(1, { source: ECHO });
   t.teardown(() => pool.close());
   await t.throwsAsync(pool.run({ n: 1, throwNow: true }, []), { message: /worker thread failed: boom/ });
+});
+
+// A task that cannot be posted (here, it holds a function) gets no
+// answer: its entry must not stay pending, or a library that calls many
+// times would leak one per failure.
+test('a task that cannot be sent fails at once and leaves nothing pending', async (t) => {
+  const pool = new WorkerPool<Task, Result>(1, { source: ECHO });
+  t.teardown(() => pool.close());
+  const err = await t.throwsAsync(pool.run({ n: 1, notCloneable: () => 1 }, []), { instanceOf: SmoothL1Error });
+  t.is(err?.code, 'internal');
+  t.is(pool.inFlight, 0);
+  t.like(await pool.run({ n: 2 }, []), { n: 4 }, 'the pool still works');
+  t.is(pool.inFlight, 0);
 });
