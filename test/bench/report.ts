@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { median, type RssProbe } from './measure.js';
-import type { Row, Targets } from './rows.js';
+import type { Targets } from './rows.js';
 import type { RowResult } from './run.js';
 import { POOL_MIN_ELEMENTS } from '../../src/pipeline/chunk-plan.js';
 
@@ -135,24 +135,28 @@ const mode = (elements: number): string => (elements < POOL_MIN_ELEMENTS ? 'one 
  * is judged among sizes that run the same way; each size says which.
  */
 export function flatRssLines(bySize: ReadonlyMap<string, readonly RowResult[]>): string[] {
-  const rows = new Map<string, { row: Row; peaks: { size: string; mode: string; mib: number }[] }>();
+  const rows = new Map<string, { ids: string[]; peaks: { size: string; id: string; mode: string; mib: number }[] }>();
   for (const [size, results] of bySize) {
     for (const r of results) {
       if (r.row.targets?.flatRss !== true || r.rssKiB.length === 0) continue;
-      const entry = rows.get(r.row.id) ?? { row: r.row, peaks: [] };
-      entry.peaks.push({ size, mode: mode(r.elements), mib: peakMiB(r) });
-      rows.set(r.row.id, entry);
+      // A row judged with another (flatRssWith) joins that row's line as one more size.
+      const key = r.row.targets.flatRssWith ?? r.row.id;
+      const entry = rows.get(key) ?? { ids: [], peaks: [] };
+      if (!entry.ids.includes(r.row.id)) entry.ids.push(r.row.id);
+      entry.peaks.push({ size, id: r.row.id, mode: mode(r.elements), mib: peakMiB(r) });
+      rows.set(key, entry);
     }
   }
-  const lines = [...rows.values()].filter((e) => e.peaks.length > 1).map(({ row, peaks }) => {
-    const list = peaks.map((p) => `${p.size} ${p.mib.toFixed(0)} MiB (${p.mode})`).join(', ');
+  const lines = [...rows.values()].filter((e) => e.peaks.length > 1).map(({ ids, peaks }) => {
+    const named = ids.length > 1;
+    const list = peaks.map((p) => `${p.size}${named ? ` \`${p.id}\`` : ''} ${p.mib.toFixed(0)} MiB (${p.mode})`).join(', ');
     const verdicts = [...new Set(peaks.map((p) => p.mode))].flatMap((m) => {
       const same = peaks.filter((p) => p.mode === m).map((p) => p.mib);
       if (same.length < 2) return [];
       const spread = Math.max(...same) - Math.min(...same);
       return [`${m}: spread ${spread.toFixed(0)} MiB ${spread <= FLAT_RSS_MIB ? '✓' : '✗'} (≤ ${FLAT_RSS_MIB} MiB)`];
     });
-    return `- \`${row.id}\` peak RSS: ${list}; ${verdicts.length > 0 ? verdicts.join('; ') : 'one size per way of running: add sizes (--large) to judge flatness'}`;
+    return `- ${ids.map((id) => `\`${id}\``).join(' + ')} peak RSS: ${list}; ${verdicts.length > 0 ? verdicts.join('; ') : 'one size per way of running: add sizes (--large) to judge flatness'}`;
   });
   return lines.length === 0 ? [] : ['### Peak RSS across sizes', '', ...lines, ''];
 }

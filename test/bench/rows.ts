@@ -17,6 +17,12 @@ export interface Targets {
   /** Peak RSS the same (within FLAT_RSS_MIB) at every size measured. */
   readonly flatRss?: boolean;
   /**
+   * With flatRss: the row whose peaks across sizes this row's peak is judged
+   * with, as one more size (a row of another table, e.g. the sparse pair
+   * larger than RAM against `mean-t2` at 1 GiB).
+   */
+  readonly flatRssWith?: string;
+  /**
    * The wall-time targets (floor, NumPy and per byte) hold from inputs of
    * this many elements on: issue 6 sets them for 1 GiB float32 files. Smaller
    * inputs show their ratios without a verdict: at 64 MiB, Node's start-up
@@ -122,6 +128,8 @@ const NONE_TARGETS: Targets = { maxFloorRatio: 1.5, minNumpySpeedup: 5, fromElem
 const DTYPE_TARGETS: Targets = { maxBaselineRatio: 2, fromElements: ISSUE_ELEMENTS };
 const ARROW_TARGETS: Targets = { maxBaselineRatio: 1.25, flatRss: true };
 const STARTUP_TARGETS: Targets = { maxFloorRatio: 2 };
+/** Issue 12: larger than RAM, memory as flat as at 1 GiB (issue 6's 96 MiB, and within FLAT_RSS_MIB of mean-t2). */
+const HUGE_TARGETS: Targets = { maxRssMiB: 96, flatRss: true, flatRssWith: 'mean-t2' };
 
 /** Compared as one: a dtype row against its own cat and NumPy, and per byte against float32. */
 const perDtype = (dataset: DatasetId, what: string): Row[] => [
@@ -161,7 +169,13 @@ export const ROWS: readonly Row[] = [
   tool('startup', 'example', `smoothl1 mean (default: ${THREADS} threads)`, smoothl1(), { check: 'mean', floor: 'startup-node', targets: STARTUP_TARGETS }),
   tool('startup-t1', 'example', 'smoothl1 mean --threads 1', smoothl1('--threads', '1'), { check: 'mean', floor: 'startup-node', targets: STARTUP_TARGETS }),
   tool('startup-exe', 'example', 'dist/smoothl1-linux-x64 mean', executable(), { check: 'mean', floor: 'startup-node', baseline: 'startup', requires: exeBuilt }),
+  // Larger than RAM (issue 12), only with --huge: a sparse float32 pair, cold (it cannot stay cached).
+  anchor('huge-cat', 'huge', '`cat INPUT LABEL > /dev/null`, sparse pair, cold', shell(CAT)),
+  tool('huge-mean', 'huge', `smoothl1 mean, sparse pair larger than RAM, cold (default: ${THREADS} threads)`, smoothl1(), { check: 'mean', floor: 'huge-cat', targets: HUGE_TARGETS }),
 ];
+
+/** Rows of the --huge table: they run only when asked for. */
+export const isHuge = (row: Row): boolean => row.dataset === 'huge';
 
 /** The output path a writing row uses; inside bench-data/ so nothing lands elsewhere. */
 export const outputPath = (row: Row): string => `${OUTPUT_DIR}${row.id}.npy`;

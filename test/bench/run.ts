@@ -51,7 +51,7 @@ async function plan(rows: readonly Row[], datasets: ReadonlyMap<DatasetId, Datas
     const result = emptyResult(row, data, skipped);
     results.push(result);
     if (skipped !== undefined) continue;
-    const reference = row.check === undefined ? undefined : await referenceFor(data.reference, DELTA);
+    const reference = row.check === undefined ? undefined : (data.knownReference ?? (await referenceFor(data.reference, DELTA)));
     planned.push({ result, data, reference, context: { data, delta: DELTA, output: outputPath(row) } });
   }
   return { planned, results };
@@ -75,10 +75,10 @@ function progress(label: string, item: Planned, run: Measurement, check: CheckOu
   process.stderr.write(`bench: ${label} ${item.result.row.id}: ${run.wallS.toFixed(3)} s, ${rss} MiB ${verdict}\n`);
 }
 
-/** One timed run: warm cache, clean output slot, measure, check, clean up. */
+/** One timed run: warm cache (unless the data is too large to stay cached), clean output slot, measure, check, clean up. */
 async function runOnce(item: Planned, probe: RssProbe, label: string): Promise<void> {
   const { result, data, context } = item;
-  warmPageCache([data.input, data.label]);
+  if (data.warm !== false) warmPageCache([data.input, data.label]);
   if (result.row.writesOutput === true) {
     rmSync(context.output, { force: true });
     flushWrites();
