@@ -57,17 +57,20 @@ testProp(
 
 // A header longer than 65535 bytes cannot be stated in version 1.0's two
 // length bytes; NumPy then writes version 2.0 (numpy/lib/format.py,
-// _wrap_header_guess_version). 25,000 axes of length 1 need about 75 KB.
-test('npyHeader writes version 2.0 when the header does not fit 1.0, and it parses back', (t) => {
+// _wrap_header_guess_version). Only a shape of thousands of axes makes one
+// that long (25,000 axes of length 1 need about 75 KB) — more than the 64
+// NumPy reads, so the header is checked here as text.
+test('npyHeader writes version 2.0 when the header does not fit 1.0', (t) => {
   const shape = Array.from({ length: 25_000 }, () => 1);
   const bytes = npyHeader('float32', shape, false);
-  t.deepEqual([...bytes.subarray(6, 8)], [2, 0], 'version 2.0');
+  t.deepEqual([...bytes.subarray(0, 8)], [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 2, 0], 'magic, version 2.0');
   const length = new DataView(bytes.buffer).getUint32(8, true);
   t.true(length > 0xffff);
   t.is(12 + length, bytes.length, 'the 4-byte length covers the padding');
   t.is(bytes.length % 64, 0, 'data starts 64-byte aligned');
-  t.is(bytes[bytes.length - 1], 0x0a);
-  t.deepEqual(parseNpyHeader('w.npy', bytes).header.shape, shape);
+  const text = new TextDecoder('latin1').decode(bytes.subarray(12));
+  t.is(text.trimEnd(), `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`);
+  t.true(text.endsWith(' \n'));
   t.deepEqual([...npyHeader('float32', [3, 4], false).subarray(6, 8)], [1, 0], 'small headers stay version 1.0');
 });
 
