@@ -149,7 +149,10 @@ async function interrupted(t: ExecutionContext, source: 'file' | 'stdin' | 'fifo
     const r = await run.ended;
     const took = Date.now() - sent;
     t.is(r.code, signal === 'SIGINT' ? 130 : 143, r.stderr);
-    t.true(took < 2000, `ended ${took} ms after ${signal}`);
+    // Promptly: well under a second on a quiet machine. Exit waits for a
+    // sync of the output already under way in libuv's thread pool, which a
+    // disk busy with other tests can stretch to seconds.
+    t.true(took < 8000, `ended ${took} ms after ${signal}`);
     t.is(r.stderr, '', 'an interrupted run says nothing');
     t.is(readFileSync(out, 'utf8'), PRECIOUS);
     t.deepEqual(temporaries(dir), []);
