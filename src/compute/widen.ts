@@ -4,10 +4,9 @@ import type { DType } from '../tensor/tensor.js';
 type NativeArray = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 /** Elements as a typed array of their own type, for the dtypes JavaScript has one for. */
-function nativeView(bytes: Uint8Array, dtype: Exclude<DType, 'int64' | 'uint64' | 'float16'>, count: number): NativeArray {
+function nativeView(bytes: Uint8Array, dtype: Exclude<DType, 'int64' | 'uint64' | 'float16' | 'bool'>, count: number): NativeArray {
   const { buffer, byteOffset } = bytes;
   switch (dtype) {
-    case 'bool':
     case 'uint8':
       return new Uint8Array(buffer, byteOffset, count);
     case 'int8':
@@ -50,6 +49,9 @@ export function widenToFloat64(bytes: Uint8Array, dtype: DType, count: number, d
     const bits = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
     const half = halfTable();
     for (let i = 0; i < count; i++) dst[i] = half[bits[i]!]!;
+  } else if (dtype === 'bool') {
+    // NumPy reads any nonzero byte of a bool array as True, which is 1.0.
+    for (let i = 0; i < count; i++) dst[i] = bytes[i] === 0 ? 0 : 1;
   } else {
     // Typed-array set() converts natively, far faster than an element loop over a union of array types.
     dst.set(nativeView(bytes, dtype, count));

@@ -42,13 +42,22 @@ export class SmoothL1Error extends Error {
   readonly reason: string;
 
   constructor(code: ErrorCode, file: string | undefined, reason: string) {
-    super(file === undefined ? reason : `${file}: ${reason}`);
+    super(file === undefined ? oneLine(reason) : `${oneLine(file)}: ${oneLine(reason)}`);
     this.name = 'SmoothL1Error';
     this.code = code;
     this.file = file;
     this.reason = reason;
   }
 }
+
+/**
+ * `text` with control characters written as JSON escapes (\n, \r, \u001b…),
+ * tabs aside: names in a message come from paths and files (a dtype string,
+ * a column name), and a line break or escape sequence there must neither
+ * split the one line the CLI prints nor reach the terminal.
+ */
+export const oneLine = (text: string): string =>
+  text.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
 
 export const formatShape = (shape: readonly number[]): string =>
   shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(',')})`;

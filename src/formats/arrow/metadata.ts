@@ -26,6 +26,7 @@ export function arrowError(file: string, err: unknown): SmoothL1Error {
   return corrupt(file, err instanceof Error ? err.message : 'unreadable message');
 }
 
+const HEADER_NONE = 0;
 const HEADER_SCHEMA = 1;
 const HEADER_DICTIONARY_BATCH = 2;
 const HEADER_RECORD_BATCH = 3;
@@ -198,9 +199,23 @@ interface RecordBatchInfo {
   readonly compressed: boolean;
 }
 
-function checkRecordBatch(fb: Flatbuffer, batch: number): RecordBatchInfo {
-  fb.vector(batch, 1, STRUCT_16);
-  fb.vector(batch, 2, STRUCT_16);
+/**
+ * Checks a RecordBatch table: its field nodes are there (every schema we
+ * read has a field, so a batch has a node; a table with none is a damaged
+ * offset, not an empty batch), and every buffer lies inside the message body
+ * of `bodyLength` bytes (a buffer past it would be read as nothing: as
+ * zeros, or false).
+ */
+function checkRecordBatch(fb: Flatbuffer, batch: number, bodyLength: number): RecordBatchInfo {
+  if (fb.vector(batch, 1, STRUCT_16).length === 0) throw fb.fail('a record batch with no field nodes');
+  const buffers = fb.vector(batch, 2, STRUCT_16);
+  for (let i = 0; i < buffers.length; i++) {
+    const offset = fb.i64(buffers.start + STRUCT_16 * i);
+    const length = fb.i64(buffers.start + STRUCT_16 * i + 8);
+    if (offset < 0 || length < 0 || offset + length > bodyLength) {
+      throw fb.fail(`buffer ${i} at bytes ${offset}..${offset + length} of a ${bodyLength}-byte message body`);
+    }
+  }
   fb.vector(batch, 4, 8);
   const length = fb.field(batch, 0);
   const rows = length === undefined ? 0 : fb.i64(length);
@@ -211,7 +226,7 @@ function checkRecordBatch(fb: Flatbuffer, batch: number): RecordBatchInfo {
 export type MessageInfo =
   | { readonly kind: 'schema'; readonly bodyLength: number; readonly byteOrder: ByteOrder; readonly schema: ArrowSchema }
   | { readonly kind: 'record batch'; readonly bodyLength: number; readonly batch: RecordBatchInfo }
-  | { readonly kind: 'dictionary batch' | 'other'; readonly bodyLength: number };
+  | { readonly kind: 'dictionary batch'; readonly bodyLength: number };
 
 /** Checks a Message flatbuffer (without its length prefix) and reads what we need of it. */
 export function checkMessage(file: string, metadata: Uint8Array): MessageInfo {
@@ -224,15 +239,17 @@ export function checkMessage(file: string, metadata: Uint8Array): MessageInfo {
     const typeAt = fb.field(message, 1);
     const type = typeAt === undefined ? 0 : fb.u8(typeAt);
     const header = fb.child(message, 2);
-    if (header === undefined) return { kind: 'other', bodyLength };
+    // A message must carry one of the headers a record batch stream holds;
+    // skipping another would leave apache-arrow, which reads on, out of step.
+    if (header === undefined || type === HEADER_NONE) throw fb.fail('a message with no header');
     if (type === HEADER_SCHEMA) return { kind: 'schema', bodyLength, ...readSchema(fb, header, fb.scalar(message, 0, fb.i16, 0)) };
-    if (type === HEADER_RECORD_BATCH) return { kind: 'record batch', bodyLength, batch: checkRecordBatch(fb, header) };
+    if (type === HEADER_RECORD_BATCH) return { kind: 'record batch', bodyLength, batch: checkRecordBatch(fb, header, bodyLength) };
     if (type === HEADER_DICTIONARY_BATCH) {
       const data = fb.child(header, 1);
-      if (data !== undefined) checkRecordBatch(fb, data);
+      if (data !== undefined) checkRecordBatch(fb, data, bodyLength);
       return { kind: 'dictionary batch', bodyLength };
     }
-    return { kind: 'other', bodyLength };
+    throw fb.fail(`a message of header type ${type} (Tensor or SparseTensor, or unknown) in a record batch stream`);
   });
 }
 

@@ -20,6 +20,9 @@ import { EXTENSION_METADATA, EXTENSION_NAME, FIXED_SHAPE_TENSOR, type ArrowForma
 import type { ByteSink, TensorWriter } from '../../tensor/format.js';
 import type { FloatDType } from '../../tensor/tensor.js';
 
+/** apache-arrow refuses arrays longer than this ("Cannot write arrays larger than 2^31 - 1"). */
+const MAX_BATCH_ROWS = 2 ** 31 - 1;
+
 /** The one column of our output. */
 export const LOSS_COLUMN = 'loss';
 
@@ -166,7 +169,7 @@ interface BatchingState {
 
 /** Gathers element bytes into whole-row batches; a row split across write() calls is carried over. */
 function batchingWriter(s: BatchingState): TensorWriter {
-  const rowsPerBatch = s.rowBytes === 0 ? s.rows : Math.max(1, Math.floor((BATCH_ELEMENTS * ITEM_SIZE[s.dtype]) / s.rowBytes));
+  const rowsPerBatch = s.rowBytes === 0 ? 0 : Math.max(1, Math.floor((BATCH_ELEMENTS * ITEM_SIZE[s.dtype]) / s.rowBytes));
   // Reused for every batch: once a batch is drained, the sink holds none of its bytes (ByteSink.write).
   const buffer = new Uint8Array(Math.min(rowsPerBatch, s.rows) * s.rowBytes);
   let batch = buffer.subarray(0, 0);
@@ -196,8 +199,9 @@ function batchingWriter(s: BatchingState): TensorWriter {
       }
     },
     async finish() {
-      // Rows of zero elements never arrive through write(); they are one batch of their own.
-      if (s.rowBytes === 0 && s.rows > 0) await emit(s.rows, new Uint8Array(0));
+      // Rows of zero elements never arrive through write(); they get batches of
+      // their own, each within apache-arrow's limit on an array's length.
+      for (let left = s.rowBytes === 0 ? s.rows : 0; left > 0; left -= MAX_BATCH_ROWS) await emit(Math.min(left, MAX_BATCH_ROWS), new Uint8Array(0));
       if (rowsWritten !== s.rows || filled !== batch.byteLength) {
         throw internalError(`${rowsWritten} of ${s.rows} loss rows written`);
       }
