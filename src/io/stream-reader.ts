@@ -10,7 +10,10 @@ export class StreamReader implements ByteStream {
   #carry: Uint8Array = new Uint8Array(0);
   #ended = false;
 
+  readonly #stream: Readable;
+
   constructor(stream: Readable) {
+    this.#stream = stream;
     this.#chunks = stream[Symbol.asyncIterator]();
   }
 
@@ -29,13 +32,15 @@ export class StreamReader implements ByteStream {
   }
 
   /**
-   * Stops reading and releases the stream. Not awaited: a read pending on a
-   * FIFO finishes only when its producer writes or closes, and an error
-   * must not wait for that.
+   * Stops reading and releases the stream, closing its descriptor. The
+   * stream is destroyed outright: ending its iterator would wait for a read
+   * still pending (on a FIFO, until its producer writes or closes), and
+   * whoever reads through rest() may have one pending.
    */
   close(): Promise<void> {
     this.#ended = true;
     this.#chunks.return?.().catch(() => undefined);
+    this.#stream.destroy();
     return Promise.resolve();
   }
 

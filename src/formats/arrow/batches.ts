@@ -69,6 +69,8 @@ function batchSegment(file: string, layout: ColumnLayout, column: Data, rows: nu
   if (layout.dtype === 'bool') {
     // Arrow packs booleans 8 to a byte, least significant bit first; our bool dtype is one byte 0/1 per element.
     const bitOffset = data.offset;
+    // A bit past the buffer would read as false: a short buffer is damage, not data.
+    if (bytes.length * 8 < bitOffset + elements) throw corrupt(file, `batch at row ${firstRow} is shorter than its length`);
     return {
       elements,
       copy(from, n, into, at) {

@@ -1,4 +1,5 @@
-import type { TensorReader, TensorWriterFormat } from '../../tensor/format.js';
+import type { ByteStream, TensorReader, TensorWriterFormat } from '../../tensor/format.js';
+import type { UnsizedTensorSource } from '../../tensor/tensor.js';
 import { arrowFormat } from './magic.js';
 
 /*
@@ -27,9 +28,41 @@ export const arrowReader: TensorReader = {
       yield* rest;
     }
     const { openArrowStream } = await import('./read.js');
-    return { sized: false, source: await openArrowStream(file, whole(), { column: key }) };
+    try {
+      return { sized: false, source: closingStream(await openArrowStream(file, whole(), { column: key }), stream) };
+    } catch (err) {
+      await stream.close();
+      throw err;
+    }
   },
 };
+
+/**
+ * `source`, closing `stream` too when it closes. apache-arrow's cancel()
+ * only asks our generator to return, which waits for a read still pending
+ * on the stream: on a FIFO whose producer is alive, forever, with the
+ * descriptor open. Closing the stream itself ends it at once.
+ */
+function closingStream(source: UnsizedTensorSource, stream: ByteStream): UnsizedTensorSource {
+  const both = async (close: () => Promise<void>): Promise<void> => {
+    try {
+      await close();
+    } finally {
+      await stream.close();
+    }
+  };
+  return {
+    file: source.file,
+    dtype: source.dtype,
+    byteOrder: source.byteOrder,
+    rowShape: source.rowShape,
+    async withRows(rows) {
+      const sized = await source.withRows(rows);
+      return { header: sized.header, chunk: (start, count) => sized.chunk(start, count), close: () => both(() => sized.close()) };
+    },
+    close: () => both(() => source.close()),
+  };
+}
 
 /** Arrow output as an IPC file (`kind` 'file') or stream: one column, `loss`, rows along the first axis. */
 const arrowWriter = (kind: 'file' | 'stream', extensions: readonly string[]): TensorWriterFormat => ({

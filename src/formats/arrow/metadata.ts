@@ -162,6 +162,9 @@ const intType = (fb: Flatbuffer, table: number | undefined): ArrowType => ({
 /** A field's type: the union member and, for the types whose layout or dtype depends on them, its parameters. */
 function fieldType(fb: Flatbuffer, field: number): ArrowType {
   const id = fb.scalar(field, 2, fb.u8, 0);
+  // Type NONE (0) is no type: apache-arrow would read it as Null, with no
+  // buffers, and every later column would take an earlier one's buffers.
+  if (id === 0) throw fb.fail('a field with no type (NONE)');
   const table = fb.child(field, 3);
   if (id === TypeId.Int) return intType(fb, table);
   if (table === undefined) return { id };
