@@ -51,13 +51,16 @@ export class SmoothL1Error extends Error {
 }
 
 /**
- * `text` with control characters written as JSON escapes (\n, \r, \u001b…),
+ * `text` with control characters written as escapes (\n, \r, \u001b; DEL and
+ * the C1 controls such as CSI, \u009b, which JSON.stringify leaves raw),
  * tabs aside: names in a message come from paths and files (a dtype string,
  * a column name), and a line break or escape sequence there must neither
  * split the one line the CLI prints nor reach the terminal.
  */
 export const oneLine = (text: string): string =>
-  text.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  text.replace(/[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 
 export const formatShape = (shape: readonly number[]): string =>
   shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(',')})`;

@@ -1,8 +1,9 @@
 /**
  * What the fuzz suite found (test/fuzz/*.test.ts), each as a named test on
  * its input under fixtures/fuzz/ (fixtures/fuzz/README.md says how each was
- * made and what went wrong). Each failed when it was written; 850cac3 fixed
- * them. A new finding goes here as `test.failing` until its fix lands.
+ * made and what went wrong). Each failed when it was written; 850cac3 and
+ * f7b605b fixed them. A new finding goes here as `test.failing` until its
+ * fix lands.
  */
 import test, { type ExecutionContext } from 'ava';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -176,3 +177,20 @@ test('fuzz: an Arrow record batch message of metadata version V2 is refused or r
   if (r.ok) t.is(r.value, 0);
   else assertOneLineError(t, r.error);
 });
+
+for (const [file, what] of [
+  ['del-in-header.npy', 'DEL (U+007F)'],
+  ['csi-in-header.npy', 'CSI (U+009B, a C1 control)'],
+] as const) {
+  test(`fuzz: ${what} from a header is escaped in the message, not printed raw (${file})`, async (t) => {
+    // The header starts with that character; the message quotes it, through JSON.stringify, which escapes neither DEL
+    // nor the C1 controls, and src/tensor/errors.ts's oneLine passes them on: a terminal may act on CSI (U+009B).
+    const path = `${FUZZ}${file}`;
+    const r = await outcome(path, path, { threads: 1 });
+    t.false(r.ok);
+    if (!r.ok) t.notRegex(r.error instanceof Error ? r.error.message : '', /[\u007f-\u009f]/, 'a DEL or C1 control in the message');
+    const cli = await runCli([path, path]);
+    t.is(cli.code, 2);
+    t.notRegex(cli.stderr, /[\u007f-\u009f]/, 'a DEL or C1 control on stderr');
+  });
+}

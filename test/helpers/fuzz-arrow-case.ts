@@ -86,35 +86,6 @@ const toRef = (v: ArrowVerdict, note?: string): RefVerdict =>
  * ran out of memory on such a file), each noted, so that the tally shows
  * how often only a second opinion explains a result.
  */
-/**
- * Findings not fixed yet, each with a `test.failing` in
- * test/fuzz/regressions.test.ts: a run that matches the reading one of them
- * predicts is tallied as `ok:KNOWN-…` instead of failing, so that an open
- * bug does not hide the next. When the fix lands, its entry goes.
- */
-export const KNOWN_ARROW = {
-  /**
-   * A bool column whose values buffer is shorter than its rows (length 0,
-   * say) but inside the body: apache-arrow's bits past its end read as
-   * false, and no reader accepts the file (bool-values-empty-buffer.arrow).
-   */
-  boolShort: 'KNOWN-bool-values-short',
-  /**
-   * A field of type NONE (union member 0) before the column: smoothl1 sends
-   * the column to apache-arrow, which reads that field as Null (no buffers),
-   * so every later column takes an earlier one's buffers; x against y gave
-   * w against x (type-none-before-column.arrow). Any result is possible.
-   */
-  typeNone: 'KNOWN-type-none-shifts-buffers',
-  /**
-   * A record batch message whose metadata version is before V4: smoothl1
-   * checks its buffers as V4 lays them out, apache-arrow (decoding a bool
-   * column, say) reads them as V1-V3 did, with a page field, and takes
-   * other bytes (batch-message-version-v2.arrow). Any result is possible.
-   */
-  messageVersion: 'KNOWN-pre-v4-message-misread',
-} as const;
-
 export function arrowRefs(bytes: Uint8Array, name: string): RefThunk[] {
   let own: ReturnType<typeof readArrowOwn> | undefined;
   const ownReading = (): ReturnType<typeof readArrowOwn> => (own ??= readArrowOwn(bytes, name));
@@ -129,19 +100,6 @@ export function arrowRefs(bytes: Uint8Array, name: string): RefThunk[] {
     },
     async () => toRef(await referenceInChild('flechette', bytes, name), `flechette-only|${why()}`),
     async () => toRef(await referenceInChild('apache-arrow', bytes, name), `arrowjs-only|${why()}`),
-    () => {
-      const o = ownReading();
-      const short = o.ok ? undefined : readArrowOwn(bytes, name, { shortBoolAsFalse: true });
-      return short?.ok === true && short.ref.dtype === 'bool' ? toRef(short, `${KNOWN_ARROW.boolShort}|${why()}`) : { ok: false, why: 'not a short bool buffer' };
-    },
-    () => {
-      const o = ownReading();
-      return !o.ok && o.why.includes('no buffer layout for type 0') ? { ok: 'known', note: KNOWN_ARROW.typeNone } : { ok: false, why: 'no field of type NONE' };
-    },
-    () => {
-      const o = ownReading();
-      return o.ok && (o.notes ?? []).includes('pre-v4-message') ? { ok: 'known', note: KNOWN_ARROW.messageVersion } : { ok: false, why: 'no message before V4' };
-    },
   ];
 }
 

@@ -605,11 +605,22 @@ function ownMessage(bytes: Uint8Array, at: number): { fb: Fb; type: number; head
   return { fb, type: fb.scalar(root, 1, fb.u8, 0), header: fb.child(root, 2), end: start + Number(bodyLength) };
 }
 
-/** A Message's MetadataVersion (V4 is 3): before V4, a Buffer struct had a page field, and readers honour that. */
-const messageVersion = (fb: Fb): number => fb.scalar(fb.table(0), 0, fb.i16, 0);
+/**
+ * A Message's MetadataVersion (V4 is 3): before V4, a Buffer struct had a
+ * page field, and apache-arrow and flechette honour that; -1 when the field
+ * points outside the flatbuffer (smoothl1 need not read it).
+ */
+function messageVersion(fb: Fb): number {
+  try {
+    return fb.scalar(fb.table(0), 0, fb.i16, 0);
+  } catch (err) {
+    if (err instanceof Refuse) return -1;
+    throw err;
+  }
+}
 
 /** Column `name` of an IPC file or stream, read from the specification alone. Never throws. */
-export function readArrowOwn(bytes: Uint8Array, name: string, options: { shortBoolAsFalse?: boolean } = {}): ArrowVerdict & { notes?: string[] } {
+export function readArrowOwn(bytes: Uint8Array, name: string): ArrowVerdict & { notes?: string[] } {
   const notes: string[] = [];
   const seen: Fb[] = [];
   try {
@@ -636,7 +647,7 @@ export function readArrowOwn(bytes: Uint8Array, name: string, options: { shortBo
         const m = ownMessage(bytes, Number(offset));
         if (m === undefined || m.type !== 3 || m.header === undefined) throw new Refuse('block is not a record batch');
         seen.push(m.fb);
-        if (messageVersion(m.fb) < 3) notes.push('pre-v4-message');
+        if (messageVersion(m.fb) < 3) notes.push(messageVersion(m.fb) < 0 ? 'unreadable-message-version' : 'pre-v4-message');
         batches.push({ fb: m.fb, table: m.header, body: bodyOf(m) });
       }
     } else {
@@ -652,7 +663,7 @@ export function readArrowOwn(bytes: Uint8Array, name: string, options: { shortBo
         if (m.type === 1) throw new Refuse('second schema');
         if (m.type === 3) {
           if (m.header === undefined) throw new Refuse('record batch without header');
-          if (messageVersion(m.fb) < 3) notes.push('pre-v4-message');
+          if (messageVersion(m.fb) < 3) notes.push(messageVersion(m.fb) < 0 ? 'unreadable-message-version' : 'pre-v4-message');
           batches.push({ fb: m.fb, table: m.header, body: bodyOf(m) });
         }
         at = m.end;
@@ -718,17 +729,6 @@ export function readArrowOwn(bytes: Uint8Array, name: string, options: { shortBo
         items *= sizes[level] ?? 1;
       }
       items = n * width;
-      if (dtype === 'bool' && options.shortBoolAsFalse === true) {
-        // As smoothl1 reads it today (KNOWN_ARROW.boolShort): the buffer's bytes inside the body, bits past them false.
-        const k = buffer + sizes.length + 1;
-        if (k >= buffers.length) throw new Refuse('too few buffers');
-        const offset = fb.i64(buffers.start + 16 * k);
-        const len = fb.i64(buffers.start + 16 * k + 8);
-        if (offset < 0n || len < 0n || offset + len > BigInt(body.length)) throw new Refuse('buffer outside the body');
-        const bits = body.subarray(Number(offset), Number(offset + len));
-        for (let i = 0; i < items; i++) out.push(((bits[i >> 3] ?? 0) >> (i & 7)) & 1);
-        continue;
-      }
       const values = region(buffer + sizes.length + 1, dtype === 'bool' ? Math.ceil(items / 8) : items * size);
       if (values.length === 0) throw new Refuse('no values buffer');
       if (dtype === 'bool') {

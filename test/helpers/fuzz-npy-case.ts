@@ -235,7 +235,7 @@ export function npyInput(c: NpyCase): Uint8Array {
     if (c.fitData) {
       // Data for what the edited header says, when it says something small enough to hold.
       const probe = npyFile(base.version, text, new Uint8Array(0), base.style.align, base.style.newline);
-      const claims = readNpyRef(probe, { jsSpace: true, leadingZeros: true, longSuffixV3: true, listShape: true, badUtf8: true }, true);
+      const claims = readNpyRef(probe, { jsSpace: true, leadingZeros: true, longSuffixV3: true, listShape: true, badUtf8: true, rawStrings: true }, true);
       if (claims.ok && count(claims.ref.shape) <= 1 << 14) data = elementBytes(claims.ref.dtype, count(claims.ref.shape), base.seed);
       else if (claims.ok) data = new Uint8Array(Math.min(64, ITEM_BYTES[claims.ref.dtype] * 8));
     }

@@ -97,9 +97,17 @@ export interface Leniency {
   readonly listShape?: boolean;
   /** Invalid UTF-8 in a version 3.0 header read with replacement characters, where Python's decoder refuses. */
   readonly badUtf8?: boolean;
+  /**
+   * A string read raw to its next quote, backslashes and line breaks and
+   * all: Python reads a backslash as an escape (`'<f4\'` runs on past its
+   * quote) and refuses a line break in a quoted string, syntax errors in
+   * every such header the suite has met; smoothl1 takes the characters as
+   * they are (a later duplicate key can then make the header valid).
+   */
+  readonly rawStrings?: boolean;
 }
 
-export const LENIENCIES: readonly (keyof Leniency)[] = ['jsSpace', 'leadingZeros', 'longSuffixV3', 'listShape', 'badUtf8'];
+export const LENIENCIES: readonly (keyof Leniency)[] = ['jsSpace', 'leadingZeros', 'longSuffixV3', 'listShape', 'badUtf8', 'rawStrings'];
 
 type Py = { t: 'str'; v: string } | { t: 'int'; v: bigint } | { t: 'bool'; v: boolean } | { t: 'none' } | { t: 'tuple' | 'list'; v: Py[] } | { t: 'dict'; v: Map<string, Py> };
 
@@ -133,7 +141,7 @@ function parsePy(text: string, version: NpyVersion, lenient: Leniency): Py {
       if (end < 0) fail('unterminated string');
       const s = text.slice(at + 1, end);
       // Escapes and line ends inside strings: NumPy reads them differently, or refuses; so do we.
-      if (/[\\\n\r]/.test(s)) fail('string with escape or line end');
+      if (/[\\\n\r]/.test(s) && lenient.rawStrings !== true) fail('string with escape or line end');
       at = end + 1;
       return { t: 'str', v: s };
     }
