@@ -11,11 +11,12 @@
  *   `path` fast-check prints on failure);
  * - SMOOTHL1_FUZZ_BATCH: the most runs in one ava test; a long run is split
  *   into batches with seeds seed, seed+1, … so that ava's timeout (reset by
- *   each test's result) still bounds a run that blocks the event loop.
+ *   each test's result) still bounds a run that blocks the event loop;
+ * - SMOOTHL1_FUZZ_TRAIL=N: keep the last N cases (not just the current one)
+ *   in the record a crashed process leaves (fuzz-check.ts, recordCurrent).
  */
-import type * as fc from 'fast-check';
 
-/** Library inputs run by `npm test`, over every property; keeps the fuzz files near 20 s of one core each. */
+/** Mutated inputs `npm test` runs, over every property (plus ~3000 exhaustive truncations): about 20 s for the fuzz files on two cores. */
 export const DEFAULT_RUNS = 4000;
 const DEFAULT_SEED = 0x5eed1;
 const DEFAULT_BATCH = 5000;
@@ -32,8 +33,6 @@ export const FUZZ_RUNS = Math.max(0, intFromEnv('SMOOTHL1_FUZZ_RUNS', DEFAULT_RU
 export const FUZZ_SEED = intFromEnv('SMOOTHL1_FUZZ_SEED', DEFAULT_SEED) | 0;
 export const FUZZ_PATH = process.env['SMOOTHL1_FUZZ_PATH'];
 export const FUZZ_BATCH = Math.max(1, intFromEnv('SMOOTHL1_FUZZ_BATCH', DEFAULT_BATCH));
-/** Whether this is a long run (`npm run fuzz`), which may log more. */
-export const LONG_RUN = FUZZ_RUNS > DEFAULT_RUNS;
 
 /** One ava test's share of a property's runs: its seed and fast-check parameters. */
 export interface Batch {
@@ -95,5 +94,3 @@ export function replayHint(err: unknown, seed: number): string {
   const replay = path === undefined ? '' : `\nreplay: SMOOTHL1_FUZZ_SEED=${seed} SMOOTHL1_FUZZ_PATH=${path} npx ava dist/test/fuzz/<file>.test.js`;
   return `${message}${replay}`;
 }
-
-export type FcParams = fc.Parameters<unknown>;
