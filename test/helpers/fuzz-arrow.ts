@@ -14,13 +14,8 @@ import {
   Dictionary,
   Field,
   FixedSizeList,
-  Float16,
-  Float32,
   Float64,
-  Int16,
   Int32,
-  Int64,
-  Int8,
   List,
   makeData,
   RecordBatch,
@@ -29,10 +24,6 @@ import {
   Table,
   tableFromIPC as arrowTableFromIPC,
   tableToIPC,
-  Uint16,
-  Uint32,
-  Uint64,
-  Uint8,
   Utf8,
   Vector,
   vectorFromArray,
@@ -42,21 +33,8 @@ import {
 import { tableFromIPC as flechetteTableFromIPC } from '@uwdata/flechette';
 import type { DType } from '../../src/tensor/tensor.js';
 import { elementAt, elementBytes, ITEM_BYTES, prng } from './fuzz-bytes.js';
+import { ARROW_TYPE } from './npy-to-arrow.js';
 
-const ARROW_TYPE: Readonly<Record<DType, () => DataType>> = {
-  bool: () => new Bool(),
-  int8: () => new Int8(),
-  uint8: () => new Uint8(),
-  int16: () => new Int16(),
-  uint16: () => new Uint16(),
-  int32: () => new Int32(),
-  uint32: () => new Uint32(),
-  int64: () => new Int64(),
-  uint64: () => new Uint64(),
-  float16: () => new Float16(),
-  float32: () => new Float32(),
-  float64: () => new Float64(),
-};
 
 export type ExtraKind = 'utf8' | 'int32' | 'dict' | 'list' | 'struct';
 

@@ -6,21 +6,9 @@
  */
 import type { DType } from '../../src/tensor/tensor.js';
 
-/** Bytes per element, as NumPy's itemsize (helpers/reference.ts has the same table). */
-export const ITEM_BYTES: Readonly<Record<DType, number>> = {
-  bool: 1,
-  int8: 1,
-  uint8: 1,
-  int16: 2,
-  uint16: 2,
-  int32: 4,
-  uint32: 4,
-  int64: 8,
-  uint64: 8,
-  float16: 2,
-  float32: 4,
-  float64: 8,
-};
+import { ITEM_BYTES } from './reference.js';
+
+export { ITEM_BYTES };
 
 /** binary16 bits → value, from the IEEE 754 definition. */
 export function halfBits(bits: number): number {

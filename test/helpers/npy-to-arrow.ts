@@ -28,7 +28,8 @@ import type { DType } from '../../src/tensor/tensor.js';
 import { fortranOffset } from './npy.js';
 import { ITEM_BYTES } from './reference.js';
 
-const ARROW_TYPE: Readonly<Record<DType, () => DataType>> = {
+/** apache-arrow's type for each dtype (the fuzz suite's writer uses it too). */
+export const ARROW_TYPE: Readonly<Record<DType, () => DataType>> = {
   bool: () => new Bool(),
   int8: () => new Int8(),
   uint8: () => new Uint8(),
